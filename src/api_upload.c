@@ -1,0 +1,271 @@
+/* Presigned uploads, upload status, the local store's PUT endpoint, health. */
+#include <config.h>
+
+#include "api_int.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+
+static const char *ext_for_type(const char *t)
+{
+    if (strcmp(t, "image/jpeg") == 0 || strcmp(t, "image/jpg") == 0)
+        return "jpg";
+    if (strcmp(t, "image/png") == 0)
+        return "png";
+    if (strcmp(t, "image/webp") == 0)
+        return "webp";
+    return NULL;
+}
+
+void route_health(struct call *c)
+{
+    static const char sql[] = "SELECT 1";
+    char err[ADS_ERRSZ];
+    PGresult *r;
+    json_object *o = json_object_new_object();
+    int rc = db_exec(c->ctx->db, "health", sql, 0, NULL, &r, NULL, err);
+
+    if (rc == DB_OK)
+        PQclear(r);
+    else
+        log_warn("health: %s", err);
+    json_object_object_add(o, "status", json_object_new_string(rc == DB_OK ? "ok" : "degraded"));
+    json_object_object_add(o, "database", json_object_new_string(rc == DB_OK ? "ok" : "unavailable"));
+    json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+    if (rc != DB_OK)
+        json_object_object_add(o, "code", json_object_new_string("unavailable"));
+    api_json(c, rc == DB_OK ? 200 : 503, o);
+}
+
+/* Reads file_size / fileSize: absent is fine; otherwise 0..10 MiB integer. */
+static int read_size(struct call *c, long long *size)
+{
+    json_object *v = NULL;
+    const char *name = "file_size";
+
+    *size = -1;
+    if (!json_object_object_get_ex(c->body, "file_size", &v) || v == NULL) {
+        name = "fileSize";
+        if (!json_object_object_get_ex(c->body, "fileSize", &v) || v == NULL)
+            return 0;
+    }
+    if (!json_object_is_type(v, json_type_int)) {
+        api_error(c, 400, "invalid_request", NULL, "%s must be an integer", name);
+        return -1;
+    }
+    *size = json_object_get_int64(v);
+    if (*size < 0 || *size > STORE_MAX_UPLOAD) {
+        api_error(c, 400, "invalid_request", NULL, "%s must be between 0 and %ld bytes", name, STORE_MAX_UPLOAD);
+        return -1;
+    }
+    return 0;
+}
+
+void route_presign(struct call *c)
+{
+    static const char sql[] =
+        "INSERT INTO uploads (upload_id, user_id, bucket, s3_key, file_name, content_type, declared_size)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    const struct config *cfg = c->ctx->cfg;
+    const char *name = NULL, *type = NULL, *ext;
+    char id[37], ts[16], user[65], key[256], sizetxt[24], err[ADS_ERRSZ];
+    const char *vals[7];
+    long long size;
+    char *url;
+    PGresult *r;
+    json_object *o, *hdr;
+    int rc;
+
+    if ((rc = api_field_str(c, c->body, "file_name", "fileName", &name)) < 0)
+        return;
+    if (rc == 0) {
+        api_error(c, 400, "invalid_request", NULL, "file_name is required");
+        return;
+    }
+    if (api_check_len(c, "file_name", name, 1, 255) != 0)
+        return;
+    if ((rc = api_field_str(c, c->body, "file_type", "fileType", &type)) < 0)
+        return;
+    if (rc == 0) {
+        api_error(c, 400, "invalid_request", NULL, "file_type is required");
+        return;
+    }
+    if ((ext = ext_for_type(type)) == NULL) {
+        api_error(c, 400, "invalid_request", NULL,
+                  "file_type must be image/jpeg, image/jpg, image/png or image/webp");
+        return;
+    }
+    if (read_size(c, &size) != 0)
+        return;
+    if (ads_uuid4(id) != 0) {
+        api_error(c, 500, "internal_error", NULL, "Internal error");
+        return;
+    }
+    ads_fmt_compact(time(NULL), ts);
+    if (ads_reduce_chars(c->user, user, sizeof user, "_-") == 0)
+        snprintf(user, sizeof user, "user");
+    snprintf(key, sizeof key, "uploads/%s/%s_%s.%s", user, ts, id, ext);
+    url = store_presign_put(c->ctx->store, cfg->uploads_bucket, key, type, cfg->upload_expires, time(NULL), err);
+    if (url == NULL) {
+        log_error("presign: %s", err);
+        api_error(c, 500, "internal_error", NULL, "Could not create the upload URL");
+        return;
+    }
+    snprintf(sizetxt, sizeof sizetxt, "%lld", size);
+    vals[0] = id;
+    vals[1] = c->user;
+    vals[2] = cfg->uploads_bucket;
+    vals[3] = key;
+    vals[4] = name;
+    vals[5] = type;
+    vals[6] = size >= 0 ? sizetxt : NULL;
+    rc = db_exec(c->ctx->db, "upload_insert", sql, 7, vals, &r, NULL, err);
+    if (rc != DB_OK) {
+        free(url);
+        api_db_error(c, rc, "upload insert", err);
+        return;
+    }
+    PQclear(r);
+    o = json_object_new_object();
+    api_add2(o, "upload_id", "uploadId", json_object_new_string(id));
+    api_add2(o, "upload_url", "uploadUrl", json_object_new_string(url));
+    json_object_object_add(o, "method", json_object_new_string("PUT"));
+    json_object_object_add(o, "s3_bucket", json_object_new_string(cfg->uploads_bucket));
+    api_add2(o, "s3_key", "imageKey", json_object_new_string(key));
+    api_add2(o, "expires_in", "expiresIn", json_object_new_int64(cfg->upload_expires));
+    hdr = json_object_new_object();
+    json_object_object_add(hdr, "Content-Type", json_object_new_string(type));
+    api_add2(o, "required_headers", "requiredHeaders", hdr);
+    free(url);
+    api_json(c, 200, o);
+}
+
+static void status_not_found(struct call *c, const char *id)
+{
+    json_object *o = json_object_new_object();
+
+    api_add2(o, "upload_id", "uploadId", json_object_new_string(id));
+    json_object_object_add(o, "status", json_object_new_string("not_found"));
+    api_json(c, 200, o);
+}
+
+void route_upload_status(struct call *c)
+{
+    static const char sql[] =
+        "SELECT bucket, s3_key FROM uploads WHERE upload_id = $1::uuid AND ($2 = '' OR user_id = $2)";
+    const char *id = c->param;
+    char err[ADS_ERRSZ], lm[21];
+    const char *vals[2];
+    struct store_info info;
+    PGresult *r;
+    json_object *o;
+    int rc;
+
+    if (!ads_is_uuid(id)) {
+        status_not_found(c, ads_all_chars(id, 1, 64, "-_") ? id : "");
+        return;
+    }
+    vals[0] = id;
+    vals[1] = c->scoped ? c->user : "";
+    rc = db_exec(c->ctx->db, "upload_status", sql, 2, vals, &r, NULL, err);
+    if (rc != DB_OK) {
+        api_db_error(c, rc, "upload status", err);
+        return;
+    }
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        status_not_found(c, id);
+        return;
+    }
+    rc = store_head(c->ctx->store, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), &info, err);
+    if (rc == STORE_ERR) {
+        PQclear(r);
+        log_error("upload status head: %s", err);
+        api_error(c, 502, "storage_error", NULL, "Object storage failed");
+        return;
+    }
+    if (rc == STORE_NOT_FOUND) {
+        PQclear(r);
+        status_not_found(c, id);
+        return;
+    }
+    o = json_object_new_object();
+    api_add2(o, "upload_id", "uploadId", json_object_new_string(id));
+    json_object_object_add(o, "status", json_object_new_string("completed"));
+    api_add2(o, "s3_key", "imageKey", json_object_new_string(PQgetvalue(r, 0, 1)));
+    json_object_object_add(o, "s3_bucket", json_object_new_string(PQgetvalue(r, 0, 0)));
+    json_object_object_add(o, "size", json_object_new_int64(info.size));
+    json_object_object_add(o, "content_type", json_object_new_string(info.content_type));
+    ads_fmt_iso8601(info.last_modified, lm);
+    json_object_object_add(o, "last_modified", json_object_new_string(lm));
+    PQclear(r);
+    api_json(c, 200, o);
+}
+
+static const char *header_of(const struct api_request *req, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+/* PUT /objects/{bucket}/{key}?X-Amz-...: the local store's upload endpoint,
+ * the same request a client would send to S3 with a presigned URL. */
+void route_object_put(struct call *c)
+{
+    const struct api_request *req = c->req;
+    const struct config *cfg = c->ctx->cfg;
+    char bucket[64], key[1100], err[ADS_ERRSZ];
+    const char *type = header_of(req, "content-type");
+    const char *ext, *dot;
+    json_object *o;
+
+    if (store_verify_put(c->ctx->store, req->path, req->query, req->headers, req->nheaders,
+                         time(NULL), bucket, sizeof bucket, key, sizeof key, err) != 0) {
+        api_error(c, 403, "access_denied", NULL, "Upload refused: %s", err);
+        return;
+    }
+    if (strcmp(bucket, cfg->uploads_bucket) != 0 || strncmp(key, "uploads/", 8) != 0) {
+        api_error(c, 403, "access_denied", NULL, "Uploads go to the uploads bucket only");
+        return;
+    }
+    ext = type ? ext_for_type(type) : NULL;
+    dot = strrchr(key, '.');
+    if (ext == NULL || dot == NULL || strcmp(dot + 1, ext) != 0) {
+        api_error(c, 403, "access_denied", NULL, "Content-Type does not match the signed upload");
+        return;
+    }
+    if (req->body_len > STORE_MAX_UPLOAD || req->content_length > STORE_MAX_UPLOAD) {
+        api_error(c, 413, "payload_too_large", NULL, "Uploads are limited to 10 MiB");
+        return;
+    }
+    if (req->content_length < 0 || (size_t)req->content_length != req->body_len) {
+        api_error(c, 400, "invalid_request", NULL, "Content-Length is required and must match the body");
+        return;
+    }
+    if (store_put(c->ctx->store, bucket, key, req->body, req->body_len, type, err) != STORE_OK) {
+        log_error("object put: %s", err);
+        api_error(c, 500, "storage_error", NULL, "Could not store the object");
+        return;
+    }
+    {
+        char etag[70], md[65];
+        ads_sha256_hex(req->body, req->body_len, md);
+        snprintf(etag, sizeof etag, "\"%.32s\"", md);
+        api_header(c, "ETag", etag);
+    }
+    o = json_object_new_object();
+    json_object_object_add(o, "bucket", json_object_new_string(bucket));
+    json_object_object_add(o, "key", json_object_new_string(key));
+    json_object_object_add(o, "size", json_object_new_int64((int64_t)req->body_len));
+    api_json(c, 200, o);
+}

@@ -1,0 +1,103 @@
+#include "auth.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int auth_valid_user(const char *user)
+{
+    return ads_all_chars(user, 1, AUTH_USER_MAX, "_.@-");
+}
+
+int auth_create(struct db *db, const char *user, char key[AUTH_KEY_LEN + 1], long *id, char *err)
+{
+    static const char sql[] =
+        "INSERT INTO api_keys (user_id, key_prefix, key_hash) VALUES ($1, $2, $3) RETURNING id";
+    char hex[41], hash[65], prefix[13];
+    const char *vals[3];
+    PGresult *r;
+    int rc;
+
+    if (!auth_valid_user(user)) {
+        ads_errf(err, "user must be 1-128 of [A-Za-z0-9_.@-]");
+        return DB_ERROR;
+    }
+    if (ads_random_hex(hex, 20) != 0) {
+        ads_errf(err, "no randomness available");
+        return DB_ERROR;
+    }
+    snprintf(key, AUTH_KEY_LEN + 1, "ads_%s", hex);
+    snprintf(prefix, sizeof prefix, "%.12s", key);
+    ads_sha256_hex(key, strlen(key), hash);
+    vals[0] = user;
+    vals[1] = prefix;
+    vals[2] = hash;
+    rc = db_exec(db, "auth_create", sql, 3, vals, &r, NULL, err);
+    if (rc != DB_OK)
+        return rc;
+    *id = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return DB_OK;
+}
+
+int auth_lookup(struct db *db, const char *key, char user[AUTH_USER_MAX + 1], char *err)
+{
+    static const char sql[] =
+        "SELECT user_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL";
+    char hash[65];
+    const char *vals[1] = { hash };
+    PGresult *r;
+    int rc;
+
+    if (key == NULL || strlen(key) != AUTH_KEY_LEN || strncmp(key, "ads_", 4) != 0)
+        return 1;
+    ads_sha256_hex(key, strlen(key), hash);
+    rc = db_exec(db, "auth_lookup", sql, 1, vals, &r, NULL, err);
+    if (rc != DB_OK)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return 1;
+    }
+    snprintf(user, AUTH_USER_MAX + 1, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return DB_OK;
+}
+
+int auth_list(struct db *db, FILE *f, char *err)
+{
+    static const char sql[] =
+        "SELECT id, user_id, key_prefix, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),"
+        " coalesce(to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), '-')"
+        " FROM api_keys ORDER BY id";
+    PGresult *r;
+    int i, rc;
+
+    rc = db_exec(db, "auth_list", sql, 0, NULL, &r, NULL, err);
+    if (rc != DB_OK)
+        return rc;
+    fprintf(f, "%-6s %-24s %-14s %-20s %s\n", "ID", "USER", "PREFIX", "CREATED (UTC)", "REVOKED (UTC)");
+    for (i = 0; i < PQntuples(r); i++)
+        fprintf(f, "%-6s %-24s %-14s %-20s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
+    PQclear(r);
+    return DB_OK;
+}
+
+int auth_revoke(struct db *db, long id, char *err)
+{
+    static const char sql[] =
+        "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
+    char idtxt[24];
+    const char *vals[1] = { idtxt };
+    PGresult *r;
+    int rc, n;
+
+    snprintf(idtxt, sizeof idtxt, "%ld", id);
+    rc = db_exec(db, "auth_revoke", sql, 1, vals, &r, NULL, err);
+    if (rc != DB_OK)
+        return rc;
+    n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n == 1 ? DB_OK : 1;
+}

@@ -1,0 +1,29 @@
+/*
+ * auth: API keys. A key is "ads_" followed by 40 hex digits (160 random
+ * bits); only its SHA-256 is stored. Keys are looked up on every request
+ * through a prepared statement.
+ */
+#ifndef ADS_AUTH_H
+#define ADS_AUTH_H
+
+#include <stdio.h>
+
+#include "db.h"
+
+#define AUTH_KEY_LEN 44
+#define AUTH_USER_MAX 128
+
+/* 1 when user is 1-128 of [A-Za-z0-9_.@-]. */
+int auth_valid_user(const char *user);
+
+/* Creates a key for user; key receives it (AUTH_KEY_LEN+1 bytes), shown once. */
+int auth_create(struct db *db, const char *user, char key[AUTH_KEY_LEN + 1], long *id, char *err);
+/* Finds the owner of an unrevoked key: DB_OK and user filled, 1 when the
+ * key is unknown or revoked, or DB_ERROR/DB_UNAVAILABLE. */
+int auth_lookup(struct db *db, const char *key, char user[AUTH_USER_MAX + 1], char *err);
+/* Writes a table of keys (no secrets) to f. */
+int auth_list(struct db *db, FILE *f, char *err);
+/* Revokes by id; 1 when no such active key. */
+int auth_revoke(struct db *db, long id, char *err);
+
+#endif

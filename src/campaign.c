@@ -1,0 +1,81 @@
+#include "campaign.h"
+#include "synth.h"
+#include "util.h"
+#include "vision.h"
+
+#include <string.h>
+
+static json_object *timed(json_object *data, double started_ms)
+{
+    json_object_object_add(data, "duration_ms", json_object_new_double((double)(long)((ads_now_ms() - started_ms) * 10) / 10.0));
+    return data;
+}
+
+int campaign_run(const struct config *cfg, const struct kb *kb,
+                 const struct campaign_input *in, struct campaign_result *out, char *err)
+{
+    struct synth_input si;
+    json_object *analysis = NULL, *videos, *image;
+    double t;
+
+    memset(out, 0, sizeof *out);
+    out->warnings = json_object_new_array();
+
+    t = ads_now_ms();
+    if (vision_analyze(cfg, in->image, in->image_len, &analysis, err) != 0) {
+        json_object_put(out->warnings);
+        out->warnings = NULL;
+        return CAMPAIGN_BAD_IMAGE;
+    }
+    out->image_analysis = timed(analysis, t);
+
+    t = ads_now_ms();
+    videos = json_object_new_array();
+    out->youtube_data = json_object_new_object();
+    json_object_object_add(out->youtube_data, "provider", json_object_new_string(cfg->video_provider));
+    json_object_object_add(out->youtube_data, "videos", json_object_get(videos));
+    timed(out->youtube_data, t);
+    if (strcmp(cfg->video_provider, "none") == 0)
+        json_object_array_add(out->warnings, json_object_new_string("video trends disabled (video_provider = none): no related videos"));
+
+    t = ads_now_ms();
+    out->cultural_data = json_object_new_object();
+    json_object_object_add(out->cultural_data, "provider", json_object_new_string("knowledge_base"));
+    json_object_object_add(out->cultural_data, "markets", synth_cultural(kb, in->markets, out->warnings));
+    timed(out->cultural_data, t);
+
+    memset(&si, 0, sizeof si);
+    si.product_info = in->product_info;
+    si.markets = in->markets;
+    si.objectives = in->objectives;
+    si.image_analysis = analysis;
+    si.videos = videos;
+    json_object_object_get_ex(out->cultural_data, "markets", &si.cultural);
+    si.kb = kb;
+    out->campaign = synth_campaign(&si, out->warnings);
+    json_object_put(videos);
+
+    /* The photo's URL and key go beside the labels synth put there. */
+    if (json_object_object_get_ex(out->campaign, "product", &image) &&
+        json_object_object_get_ex(image, "image", &image)) {
+        json_object_object_add(image, "public_url", json_object_new_string(in->image_url ? in->image_url : ""));
+        json_object_object_add(image, "s3_key", json_object_new_string(in->s3_key ? in->s3_key : ""));
+    }
+    out->generation_method = "fallback_campaign";
+    out->usage = json_object_new_object();
+    json_object_object_add(out->usage, "input_tokens", json_object_new_int(0));
+    json_object_object_add(out->usage, "output_tokens", json_object_new_int(0));
+    out->cost_usd = 0.0;
+    return CAMPAIGN_OK;
+}
+
+void campaign_result_free(struct campaign_result *r)
+{
+    json_object_put(r->campaign);
+    json_object_put(r->warnings);
+    json_object_put(r->image_analysis);
+    json_object_put(r->youtube_data);
+    json_object_put(r->cultural_data);
+    json_object_put(r->usage);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,282 @@
+#include "cfg.h"
+#include "util.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef ADS_DATADIR
+#define ADS_DATADIR "/usr/local/share/adsmith"
+#endif
+
+enum kind { K_STR, K_INT };
+
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t off;
+    const char *def;
+    long min, max;
+    const char *choices;      /* '|'-separated, or NULL for free text */
+    const char *aws_env;      /* fallback variable, or NULL */
+    int secret;
+};
+
+#define S(f) offsetof(struct config, f)
+static const struct key keys[] = {
+    { "database_url", K_STR, S(database_url), "postgresql:///adsmith", 0, 0, NULL, NULL, 1 },
+    { "listen", K_STR, S(listen), "/run/adsmith/api.sock", 0, 0, NULL, NULL, 0 },
+    { "workers", K_INT, S(workers), "4", 1, 256, NULL, NULL, 0 },
+    { "auth", K_STR, S(auth), "api_key", 0, 0, "api_key|none", NULL, 0 },
+    { "storage", K_STR, S(storage), "local", 0, 0, "local", NULL, 0 },
+    { "storage_root", K_STR, S(storage_root), "/var/lib/adsmith/storage", 0, 0, NULL, NULL, 0 },
+    { "public_base_url", K_STR, S(public_base_url), "http://127.0.0.1:8080", 0, 0, NULL, NULL, 0 },
+    { "uploads_bucket", K_STR, S(uploads_bucket), "adsmith-uploads", 0, 0, NULL, NULL, 0 },
+    { "assets_bucket", K_STR, S(assets_bucket), "adsmith-assets", 0, 0, NULL, NULL, 0 },
+    { "upload_expires", K_INT, S(upload_expires), "3600", 60, 604800, NULL, NULL, 0 },
+    { "s3_access_key_id", K_STR, S(s3_access_key_id), "", 0, 0, NULL, "AWS_ACCESS_KEY_ID", 0 },
+    { "s3_secret_access_key", K_STR, S(s3_secret_access_key), "", 0, 0, NULL, "AWS_SECRET_ACCESS_KEY", 1 },
+    { "s3_session_token", K_STR, S(s3_session_token), "", 0, 0, NULL, "AWS_SESSION_TOKEN", 1 },
+    { "s3_region", K_STR, S(s3_region), "us-east-1", 0, 0, NULL, "AWS_REGION", 0 },
+    { "text_provider", K_STR, S(text_provider), "builtin", 0, 0, "builtin", NULL, 0 },
+    { "vision_provider", K_STR, S(vision_provider), "builtin", 0, 0, "builtin", NULL, 0 },
+    { "video_provider", K_STR, S(video_provider), "none", 0, 0, "none", NULL, 0 },
+    { "image_provider", K_STR, S(image_provider), "builtin", 0, 0, "builtin", NULL, 0 },
+    { "log_level", K_STR, S(log_level), "info", 0, 0, "debug|info|warn|error", NULL, 0 },
+    { "data_dir", K_STR, S(data_dir), ADS_DATADIR, 0, 0, NULL, NULL, 0 },
+    { "max_image_pixels", K_INT, S(max_image_pixels), "40000000", 1024, 200000000, NULL, NULL, 0 },
+    { "poll_interval", K_INT, S(poll_interval), "5", 1, 3600, NULL, NULL, 0 },
+    { "job_lease", K_INT, S(job_lease), "300", 5, 86400, NULL, NULL, 0 },
+    { "max_attempts", K_INT, S(max_attempts), "3", 1, 100, NULL, NULL, 0 },
+    { "request_deadline", K_INT, S(request_deadline), "60", 1, 600, NULL, NULL, 0 },
+};
+#undef S
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static const struct key *find_key(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static int in_choices(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    const char *p = choices;
+
+    while (p != NULL && *p != '\0') {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0)
+            return 1;
+        p = bar ? bar + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Sets one key from text; where says where the text came from. */
+static int set_key(struct config *cfg, const struct key *k, const char *v,
+                   const char *where, char *err)
+{
+    char *base = (char *)cfg;
+
+    if (k->kind == K_INT) {
+        long n;
+        if (ads_parse_long(v, k->min, k->max, &n) != 0) {
+            ads_errf(err, "%s: %s must be an integer from %ld to %ld", where, k->name, k->min, k->max);
+            return -1;
+        }
+        *(long *)(base + k->off) = n;
+        return 0;
+    }
+    if (k->choices != NULL && !in_choices(k->choices, v)) {
+        ads_errf(err, "%s: %s must be one of %s", where, k->name, k->choices);
+        return -1;
+    }
+    char **slot = (char **)(base + k->off);
+    char *copy = strdup(v);
+    if (copy == NULL) {
+        ads_errf(err, "out of memory");
+        return -1;
+    }
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    char *end;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+static int load_file(struct config *cfg, const char *path, char *err)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    int lineno = 0;
+
+    if (f == NULL) {
+        ads_errf(err, "cannot open config %s", path);
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        char where[512];
+        char *p, *eq, *name, *val;
+        const struct key *k;
+
+        lineno++;
+        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            ads_errf(err, "%s: line too long", where);
+            fclose(f);
+            return -1;
+        }
+        p = trim(line);
+        if (*p == '\0' || *p == '#')
+            continue;
+        eq = strchr(p, '=');
+        if (eq == NULL) {
+            ads_errf(err, "%s: expected key = value", where);
+            fclose(f);
+            return -1;
+        }
+        *eq = '\0';
+        name = trim(p);
+        val = trim(eq + 1);
+        k = find_key(name);
+        if (k == NULL) {
+            ads_errf(err, "%s: unknown key '%.64s'", where, name);
+            fclose(f);
+            return -1;
+        }
+        if (set_key(cfg, k, val, where, err) != 0) {
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+static int load_env(struct config *cfg, char *err)
+{
+    size_t i;
+
+    for (i = 0; i < NKEYS; i++) {
+        char var[64], where[80];
+        const char *v;
+        size_t j;
+
+        snprintf(var, sizeof var, "ADSMITH_%s", keys[i].name);
+        for (j = 8; var[j] != '\0'; j++)
+            var[j] = (char)toupper((unsigned char)var[j]);
+        v = getenv(var);
+        snprintf(where, sizeof where, "environment %s", var);
+        if (v != NULL && set_key(cfg, &keys[i], v, where, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* AWS_* variables fill credentials the file and ADSMITH_* left empty. */
+static int load_aws_env(struct config *cfg, char *err)
+{
+    size_t i;
+
+    for (i = 0; i < NKEYS; i++) {
+        const char *v;
+        char **slot;
+
+        if (keys[i].aws_env == NULL)
+            continue;
+        slot = (char **)((char *)cfg + keys[i].off);
+        v = getenv(keys[i].aws_env);
+        if (v == NULL || *v == '\0')
+            continue;
+        if (**slot != '\0' && strcmp(keys[i].name, "s3_region") != 0)
+            continue;
+        if (strcmp(keys[i].name, "s3_region") == 0 && strcmp(*slot, keys[i].def) != 0)
+            continue;
+        if (set_key(cfg, &keys[i], v, keys[i].aws_env, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+const char *cfg_path(const char *explicit_path)
+{
+    const char *p;
+
+    if (explicit_path != NULL)
+        return explicit_path;
+    p = getenv("ADSMITH_CONFIG");
+    return (p != NULL && *p != '\0') ? p : NULL;
+}
+
+int cfg_load(struct config *cfg, const char *path, char *err)
+{
+    size_t i;
+
+    memset(cfg, 0, sizeof *cfg);
+    for (i = 0; i < NKEYS; i++)
+        if (set_key(cfg, &keys[i], keys[i].def, "default", err) != 0)
+            return -1;
+    if (path != NULL && load_file(cfg, path, err) != 0)
+        return -1;
+    if (load_env(cfg, err) != 0 || load_aws_env(cfg, err) != 0)
+        return -1;
+    if (strncmp(cfg->public_base_url, "http://", 7) != 0 &&
+        strncmp(cfg->public_base_url, "https://", 8) != 0) {
+        ads_errf(err, "%s: public_base_url must start with http:// or https://", path ? path : "config");
+        return -1;
+    }
+    if (!ads_all_chars(cfg->uploads_bucket, 3, 63, "-.") || !ads_all_chars(cfg->assets_bucket, 3, 63, "-.")) {
+        ads_errf(err, "%s: bucket names must be 3-63 of [A-Za-z0-9.-]", path ? path : "config");
+        return -1;
+    }
+    return 0;
+}
+
+void cfg_free(struct config *cfg)
+{
+    size_t i;
+
+    for (i = 0; i < NKEYS; i++) {
+        if (keys[i].kind == K_STR) {
+            char **slot = (char **)((char *)cfg + keys[i].off);
+            free(*slot);
+            *slot = NULL;
+        }
+    }
+}
+
+void cfg_dump(const struct config *cfg, FILE *f)
+{
+    size_t i;
+
+    for (i = 0; i < NKEYS; i++) {
+        const char *base = (const char *)cfg;
+        if (keys[i].kind == K_INT) {
+            fprintf(f, "%s = %ld\n", keys[i].name, *(const long *)(base + keys[i].off));
+        } else {
+            const char *v = *(char *const *)(base + keys[i].off);
+            if (keys[i].secret && v[0] != '\0')
+                v = "(set, hidden)";
+            fprintf(f, "%s = %s\n", keys[i].name, v);
+        }
+    }
+}

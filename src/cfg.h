@@ -1,0 +1,52 @@
+/*
+ * config: the one configuration file ("key = value" lines, '#' comments),
+ * path from -c FILE or ADSMITH_CONFIG. Every key can be overridden from the
+ * environment as ADSMITH_<KEY>. S3-style credentials fall back to the usual
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN / AWS_REGION.
+ * An unknown key or a bad value is an error naming the file and line.
+ *
+ * A struct config owns all its strings; cfg_free releases them.
+ */
+#ifndef ADS_CFG_H
+#define ADS_CFG_H
+
+#include <stdio.h>
+
+struct config {
+    char *database_url;
+    char *listen;
+    long workers;
+    char *auth;               /* "api_key" | "none" */
+    char *storage;            /* "local" */
+    char *storage_root;
+    char *public_base_url;
+    char *uploads_bucket;
+    char *assets_bucket;
+    long upload_expires;
+    char *s3_access_key_id;
+    char *s3_secret_access_key;
+    char *s3_session_token;
+    char *s3_region;
+    char *text_provider;      /* "builtin" */
+    char *vision_provider;    /* "builtin" */
+    char *video_provider;     /* "none" */
+    char *image_provider;     /* "builtin" */
+    char *log_level;
+    char *data_dir;           /* market knowledge base and other shipped data */
+    long max_image_pixels;
+    long poll_interval;       /* generator sweep, seconds */
+    long job_lease;           /* seconds */
+    long max_attempts;
+    long request_deadline;    /* seconds, campaign route */
+};
+
+/* Fills cfg with defaults, then the file (path may be NULL: defaults and the
+ * environment only), then the environment. 0 on success. */
+int cfg_load(struct config *cfg, const char *path, char *err);
+void cfg_free(struct config *cfg);
+/* Writes every key and its effective value (secrets masked) to f. */
+void cfg_dump(const struct config *cfg, FILE *f);
+/* Resolves the path: explicit, else $ADSMITH_CONFIG, else NULL. */
+const char *cfg_path(const char *explicit_path);
+
+#endif

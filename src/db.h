@@ -1,0 +1,45 @@
+/*
+ * db: one persistent PostgreSQL connection per process, with statements
+ * prepared on first use and re-prepared after a reconnect. Every value goes
+ * through libpq parameters; no SQL text is ever built from input.
+ *
+ * Callers name each statement (a short unique name) and give its text; the
+ * pair must never change at run time. A lost connection is retried once at
+ * the next call; when the server is still away the call answers
+ * DB_UNAVAILABLE so the API can say 503 and carry on.
+ *
+ * struct db is owned by its opener (db_close). A PGresult handed back is
+ * owned by the caller (PQclear).
+ */
+#ifndef ADS_DB_H
+#define ADS_DB_H
+
+#include <libpq-fe.h>
+
+enum { DB_OK = 0, DB_ERROR = -1, DB_UNAVAILABLE = -2 };
+
+struct db;
+
+/* Never fails for a server that is down: the connection is made lazily. */
+struct db *db_open(const char *conninfo, char *err);
+void db_close(struct db *db);
+
+/* Runs a named prepared statement. On DB_OK *res holds a tuples or command
+ * result. On DB_ERROR err holds the server's message (for logs) and
+ * *sqlstate (6 bytes) the SQLSTATE. */
+int db_exec(struct db *db, const char *name, const char *sql, int nparams,
+            const char *const *values, PGresult **res, char *sqlstate, char *err);
+
+/* Plain statement without parameters (BEGIN, COMMIT, LISTEN, migrations). */
+int db_simple(struct db *db, const char *sql, char *err);
+
+/* Makes sure a connection exists; DB_OK or DB_UNAVAILABLE. */
+int db_ensure(struct db *db, char *err);
+
+/* The live connection, for LISTEN/NOTIFY and socket polling; may be NULL. */
+PGconn *db_conn(struct db *db);
+
+/* Forgets the connection so the next call reconnects. */
+void db_drop(struct db *db);
+
+#endif

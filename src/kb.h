@@ -1,0 +1,32 @@
+/*
+ * kb: the market knowledge base shipped as data (data/markets.json), loaded
+ * once at start. Markets are matched by id, name, region or country,
+ * case-insensitively ("EU", "Europe", "Germany"); longer aliases also match
+ * inside a phrase ("Western Europe"). An unknown market gets the generic
+ * profile.
+ *
+ * struct kb owns the parsed JSON (kb_free). Profiles returned are borrowed
+ * from it and live as long as the kb.
+ */
+#ifndef ADS_KB_H
+#define ADS_KB_H
+
+#include <json-c/json.h>
+
+struct kb;
+
+struct kb *kb_load(const char *path, char *err);
+/* Loads data_dir/markets.json. */
+struct kb *kb_load_dir(const char *data_dir, char *err);
+void kb_free(struct kb *kb);
+
+/* The profile for a market name, or NULL when nothing matches. */
+json_object *kb_match(const struct kb *kb, const char *market);
+json_object *kb_generic(const struct kb *kb);
+int kb_count(const struct kb *kb);
+
+/* Profile field helpers: the string, or "" / an empty-array-safe NULL. */
+const char *kb_str(json_object *profile, const char *field);
+json_object *kb_list(json_object *profile, const char *field);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * store: object storage behind one interface, S3's model (bucket, key,
+ * content type). Drivers: "local" (objects under storage_root/{bucket}/{key},
+ * written atomically; upload URLs are SigV4-presigned URLs on the API's own
+ * /objects/ endpoint). Keys and buckets are checked before any path is built:
+ * segments of [A-Za-z0-9._-], none "." or "..", none starting with '.'.
+ *
+ * struct store is owned by its opener; store_close frees it. URLs returned
+ * are malloc'd and owned by the caller.
+ */
+#ifndef ADS_STORE_H
+#define ADS_STORE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "cfg.h"
+
+#define STORE_MAX_UPLOAD (10L * 1024 * 1024)
+
+struct store;
+
+struct store_info {
+    long long size;
+    char content_type[64];
+    time_t last_modified;
+};
+
+enum { STORE_OK = 0, STORE_ERR = -1, STORE_NOT_FOUND = 1 };
+
+struct store *store_open(const struct config *cfg, char *err);
+void store_close(struct store *s);
+
+/* 1 when bucket and key are safe and well formed. */
+int store_valid_bucket(const char *bucket);
+int store_valid_key(const char *key);
+
+int store_put(struct store *s, const char *bucket, const char *key,
+              const void *data, size_t len, const char *content_type, char *err);
+int store_head(struct store *s, const char *bucket, const char *key,
+               struct store_info *info, char *err);
+/* Reads at most maxbytes; *data malloc'd, caller frees. */
+int store_get(struct store *s, const char *bucket, const char *key, size_t maxbytes,
+              char **data, size_t *len, char *err);
+int store_delete(struct store *s, const char *bucket, const char *key, char *err);
+
+/* Presigned PUT URL that requires the given Content-Type. */
+char *store_presign_put(struct store *s, const char *bucket, const char *key,
+                        const char *content_type, long expires, time_t now, char *err);
+/* URL anyone can GET (generated assets). */
+char *store_public_url(struct store *s, const char *bucket, const char *key);
+
+/* Local driver: verifies an incoming presigned PUT on /objects/. raw_path is
+ * the request path as received ("/objects/bucket/key"), raw_query the query
+ * string. On success writes bucket and key (decoded) into the out buffers. */
+struct sigv4_pair;
+int store_verify_put(struct store *s, const char *raw_path, const char *raw_query,
+                     const struct sigv4_pair *headers, size_t nheaders, time_t now,
+                     char *bucket, size_t bucketsz, char *key, size_t keysz, char *err);
+
+#endif

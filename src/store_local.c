@@ -1,0 +1,414 @@
+/* The local object store: a directory tree, written atomically. */
+#include "store.h"
+#include "buf.h"
+#include "sigv4.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct store {
+    char *root;
+    char *base_url;       /* public_base_url without a trailing '/' */
+    char *host;           /* host[:port] of base_url, signed into URLs */
+    char *access_key;
+    char *secret_key;
+    char *session_token;
+    char *region;
+};
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s != NULL ? s : "");
+}
+
+struct store *store_open(const struct config *cfg, char *err)
+{
+    struct store *s;
+    const char *h;
+    size_t n;
+
+    if (strcmp(cfg->storage, "local") != 0) {
+        ads_errf(err, "storage driver '%s' is not available", cfg->storage);
+        return NULL;
+    }
+    if (cfg->s3_access_key_id[0] == '\0' || cfg->s3_secret_access_key[0] == '\0') {
+        ads_errf(err, "storage = local signs upload URLs: set s3_access_key_id and s3_secret_access_key");
+        return NULL;
+    }
+    s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        ads_errf(err, "out of memory");
+        return NULL;
+    }
+    s->root = strdup(cfg->storage_root);
+    s->base_url = strdup(cfg->public_base_url);
+    h = strstr(cfg->public_base_url, "://") + 3;
+    n = strcspn(h, "/");
+    s->host = strndup(h, n);
+    s->access_key = dup_or_empty(cfg->s3_access_key_id);
+    s->secret_key = dup_or_empty(cfg->s3_secret_access_key);
+    s->session_token = dup_or_empty(cfg->s3_session_token);
+    s->region = dup_or_empty(cfg->s3_region);
+    if (!s->root || !s->base_url || !s->host || !s->access_key || !s->secret_key ||
+        !s->session_token || !s->region) {
+        store_close(s);
+        ads_errf(err, "out of memory");
+        return NULL;
+    }
+    n = strlen(s->base_url);
+    while (n > 0 && s->base_url[n - 1] == '/')
+        s->base_url[--n] = '\0';
+    return s;
+}
+
+void store_close(struct store *s)
+{
+    if (s == NULL)
+        return;
+    free(s->root);
+    free(s->base_url);
+    free(s->host);
+    free(s->access_key);
+    free(s->secret_key);
+    free(s->session_token);
+    free(s->region);
+    free(s);
+}
+
+int store_valid_bucket(const char *bucket)
+{
+    return bucket != NULL && bucket[0] != '.' && ads_all_chars(bucket, 3, 63, "-.");
+}
+
+int store_valid_key(const char *key)
+{
+    const char *p = key;
+    size_t total;
+
+    if (key == NULL)
+        return 0;
+    total = strlen(key);
+    if (total == 0 || total > 1024)
+        return 0;
+    while (*p != '\0') {
+        size_t len = strcspn(p, "/");
+        size_t i;
+        if (len == 0 || p[0] == '.')
+            return 0;
+        for (i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)p[i];
+            if (!(c < 128 && (c == '-' || c == '_' || c == '.' ||
+                              (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))))
+                return 0;
+        }
+        p += len;
+        if (*p == '/') {
+            p++;
+            if (*p == '\0')
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static int object_path(const struct store *s, const char *bucket, const char *key,
+                       char *out, size_t outsz, char *err)
+{
+    if (!store_valid_bucket(bucket) || !store_valid_key(key)) {
+        ads_errf(err, "invalid bucket or key");
+        return -1;
+    }
+    if ((size_t)snprintf(out, outsz, "%s/%s/%s", s->root, bucket, key) >= outsz) {
+        ads_errf(err, "object path too long");
+        return -1;
+    }
+    return 0;
+}
+
+/* The content type lives beside the tree, out of the publicly served part. */
+static int meta_path(const struct store *s, const char *bucket, const char *key, char *out, size_t outsz)
+{
+    return (size_t)snprintf(out, outsz, "%s/.meta/%s/%s", s->root, bucket, key) < outsz ? 0 : -1;
+}
+
+static int mkdirs_for(const char *path, char *err)
+{
+    char tmp[4096];
+    char *p;
+
+    if (strlen(path) >= sizeof tmp) {
+        ads_errf(err, "path too long");
+        return -1;
+    }
+    strcpy(tmp, path);
+    for (p = tmp + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+            ads_errf(err, "cannot create directory: %s", strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
+    return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+    char dir[4096];
+    char *slash;
+    int fd, rc;
+
+    snprintf(dir, sizeof dir, "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash == NULL)
+        return 0;
+    *slash = '\0';
+    fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Temp file in the same directory, fsync, rename: readers see all or nothing. */
+static int write_atomic(const char *path, const void *data, size_t len, char *err)
+{
+    char tmp[4200], rnd[17];
+    const char *p = data;
+    int fd;
+
+    if (mkdirs_for(path, err) != 0)
+        return -1;
+    if (ads_random_hex(rnd, 8) != 0) {
+        ads_errf(err, "no randomness");
+        return -1;
+    }
+    {
+        const char *slash = strrchr(path, '/');
+        snprintf(tmp, sizeof tmp, "%.*s/.tmp-%s", (int)(slash - path), path, rnd);
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        ads_errf(err, "cannot create object: %s", strerror(errno));
+        return -1;
+    }
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            ads_errf(err, "write failed: %s", strerror(errno));
+            close(fd);
+            unlink(tmp);
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        ads_errf(err, "fsync failed: %s", strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        ads_errf(err, "rename failed: %s", strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    fsync_dir_of(path);
+    return 0;
+}
+
+int store_put(struct store *s, const char *bucket, const char *key,
+              const void *data, size_t len, const char *content_type, char *err)
+{
+    char path[4096], mpath[4096];
+
+    if (object_path(s, bucket, key, path, sizeof path, err) != 0)
+        return STORE_ERR;
+    if (content_type != NULL && meta_path(s, bucket, key, mpath, sizeof mpath) == 0 &&
+        write_atomic(mpath, content_type, strlen(content_type), err) != 0)
+        return STORE_ERR;
+    return write_atomic(path, data, len, err) == 0 ? STORE_OK : STORE_ERR;
+}
+
+static void type_from_ext(const char *key, char *out, size_t outsz)
+{
+    const char *dot = strrchr(key, '.');
+    const char *t = "application/octet-stream";
+
+    if (dot != NULL) {
+        if (strcmp(dot, ".png") == 0)
+            t = "image/png";
+        else if (strcmp(dot, ".jpg") == 0 || strcmp(dot, ".jpeg") == 0)
+            t = "image/jpeg";
+        else if (strcmp(dot, ".webp") == 0)
+            t = "image/webp";
+    }
+    snprintf(out, outsz, "%s", t);
+}
+
+int store_head(struct store *s, const char *bucket, const char *key,
+               struct store_info *info, char *err)
+{
+    char path[4096], mpath[4096];
+    struct stat st;
+    int fd;
+
+    if (object_path(s, bucket, key, path, sizeof path, err) != 0)
+        return STORE_ERR;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return STORE_NOT_FOUND;
+        ads_errf(err, "stat failed: %s", strerror(errno));
+        return STORE_ERR;
+    }
+    if (!S_ISREG(st.st_mode))
+        return STORE_NOT_FOUND;
+    info->size = (long long)st.st_size;
+    info->last_modified = st.st_mtime;
+    type_from_ext(key, info->content_type, sizeof info->content_type);
+    if (meta_path(s, bucket, key, mpath, sizeof mpath) == 0 && (fd = open(mpath, O_RDONLY)) >= 0) {
+        ssize_t n = read(fd, info->content_type, sizeof info->content_type - 1);
+        if (n > 0)
+            info->content_type[n] = '\0';
+        else
+            type_from_ext(key, info->content_type, sizeof info->content_type);
+        close(fd);
+    }
+    return STORE_OK;
+}
+
+int store_get(struct store *s, const char *bucket, const char *key, size_t maxbytes,
+              char **data, size_t *len, char *err)
+{
+    char path[4096];
+
+    if (object_path(s, bucket, key, path, sizeof path, err) != 0)
+        return STORE_ERR;
+    if (access(path, F_OK) != 0)
+        return STORE_NOT_FOUND;
+    return ads_read_file(path, maxbytes, data, len, err) == 0 ? STORE_OK : STORE_ERR;
+}
+
+int store_delete(struct store *s, const char *bucket, const char *key, char *err)
+{
+    char path[4096], mpath[4096];
+
+    if (object_path(s, bucket, key, path, sizeof path, err) != 0)
+        return STORE_ERR;
+    if (meta_path(s, bucket, key, mpath, sizeof mpath) == 0)
+        unlink(mpath);
+    if (unlink(path) != 0 && errno != ENOENT) {
+        ads_errf(err, "delete failed: %s", strerror(errno));
+        return STORE_ERR;
+    }
+    return STORE_OK;
+}
+
+static void creds_of(const struct store *s, struct sigv4_creds *c)
+{
+    c->access_key = s->access_key;
+    c->secret_key = s->secret_key;
+    c->session_token = s->session_token;
+    c->region = s->region;
+    c->service = "s3";
+}
+
+char *store_presign_put(struct store *s, const char *bucket, const char *key,
+                        const char *content_type, long expires, time_t now, char *err)
+{
+    struct sigv4_creds c;
+    struct sigv4_pair hdrs[2] = { { "content-type", content_type }, { "host", s->host } };
+    struct sigv4_request r;
+    char path[2200];
+    char *q;
+    struct buf url;
+
+    if (!store_valid_bucket(bucket) || !store_valid_key(key)) {
+        ads_errf(err, "invalid bucket or key");
+        return NULL;
+    }
+    snprintf(path, sizeof path, "/objects/%s/%s", bucket, key);
+    creds_of(s, &c);
+    memset(&r, 0, sizeof r);
+    r.method = "PUT";
+    r.path = path;
+    r.headers = hdrs;
+    r.nheaders = 2;
+    r.payload_hash = SIGV4_UNSIGNED;
+    q = sigv4_presign_query(&c, &r, now, expires);
+    if (q == NULL) {
+        ads_errf(err, "out of memory");
+        return NULL;
+    }
+    buf_init(&url);
+    buf_adds(&url, s->base_url);
+    sigv4_uri_encode(&url, path, strlen(path), 1);
+    buf_addc(&url, '?');
+    buf_adds(&url, q);
+    free(q);
+    return buf_steal(&url);
+}
+
+char *store_public_url(struct store *s, const char *bucket, const char *key)
+{
+    struct buf url;
+
+    buf_init(&url);
+    buf_adds(&url, s->base_url);
+    buf_adds(&url, "/objects/");
+    sigv4_uri_encode(&url, bucket, strlen(bucket), 0);
+    buf_addc(&url, '/');
+    sigv4_uri_encode(&url, key, strlen(key), 1);
+    return buf_steal(&url);
+}
+
+int store_verify_put(struct store *s, const char *raw_path, const char *raw_query,
+                     const struct sigv4_pair *headers, size_t nheaders, time_t now,
+                     char *bucket, size_t bucketsz, char *key, size_t keysz, char *err)
+{
+    static const char *const required[] = { "content-type", NULL };
+    struct sigv4_creds c;
+    struct buf dec;
+    const char *rest, *slash;
+    int rc = -1;
+
+    if (strncmp(raw_path, "/objects/", 9) != 0) {
+        ads_errf(err, "not an object path");
+        return -1;
+    }
+    creds_of(s, &c);
+    if (sigv4_verify_presigned(&c, "PUT", raw_path, raw_query, headers, nheaders, required, now, err) != 0)
+        return -1;
+    buf_init(&dec);
+    if (sigv4_uri_decode(&dec, raw_path + 9, strlen(raw_path + 9)) != 0 || (buf_add(&dec, "", 0), dec.oom)) {
+        ads_errf(err, "malformed path");
+        goto out;
+    }
+    rest = dec.data;
+    slash = strchr(rest, '/');
+    if (slash == NULL || (size_t)(slash - rest) >= bucketsz || strlen(slash + 1) >= keysz) {
+        ads_errf(err, "malformed object path");
+        goto out;
+    }
+    snprintf(bucket, bucketsz, "%.*s", (int)(slash - rest), rest);
+    snprintf(key, keysz, "%s", slash + 1);
+    if (!store_valid_bucket(bucket) || !store_valid_key(key)) {
+        ads_errf(err, "invalid bucket or key");
+        goto out;
+    }
+    rc = 0;
+out:
+    buf_free(&dec);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * synth: the built-in campaign planner (generation_method
+ * "fallback_campaign"). Rules over the brief, the image analysis and the
+ * market knowledge base fill every section of the contract's campaign.
+ * Deterministic: the same input gives the same campaign.
+ *
+ * Analytics are estimates from a documented formula (README, "Estimates"):
+ *   impressions = budget_usd / 8 * 1000        (CPM of 8 USD)
+ *   reach       = impressions / 2.5            (average frequency)
+ *                 * (1 + 0.1 * (markets - 1))  (wider spread, capped at 2x)
+ *   views       = impressions * 0.35
+ *   engagement  = 2% + 0.4% per platform (at most 5%)
+ *   shares      = views * engagement * 0.15
+ *   followers   = reach * 0.004
+ *   conversion  = 1.2%, +0.6% for a sales goal, +0.2% for a high income level
+ * A budget that cannot be read counts as 2,000 USD and is named in warnings.
+ *
+ * Returned objects are owned by the caller (json_object_put).
+ */
+#ifndef ADS_SYNTH_H
+#define ADS_SYNTH_H
+
+#include <json-c/json.h>
+
+#include "kb.h"
+
+struct synth_input {
+    json_object *product_info;   /* name, description, category, price?, key_features? */
+    json_object *markets;        /* array of strings */
+    json_object *objectives;     /* target_audience, campaign_duration, primary_goal, ... */
+    json_object *image_analysis; /* vision result, may be NULL */
+    json_object *videos;         /* related videos, may be NULL */
+    json_object *cultural;       /* synth_cultural result */
+    const struct kb *kb;
+};
+
+/* Per-market cultural insight from the knowledge base: an array of
+ * {"market", "profile", "matched", platforms, content_types, ...}. Unknown
+ * markets get the generic profile and a warning appended to warnings. */
+json_object *synth_cultural(const struct kb *kb, json_object *markets, json_object *warnings);
+
+/* The campaign object of the contract; warnings gets any assumptions made. */
+json_object *synth_campaign(const struct synth_input *in, json_object *warnings);
+
+/* Helpers exposed for tests. */
+int synth_weeks(const char *duration, int *weeks);        /* 0 when understood */
+int synth_budget_usd(const char *budget, double *usd);    /* 0 when understood */
+int synth_posts_per_week(double budget_usd);
+
+#endif

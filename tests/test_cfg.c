@@ -1,0 +1,69 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "unit.h"
+#include "util.h"
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+int main(void)
+{
+    struct config c;
+    char err[ADS_ERRSZ];
+    char path[] = "/tmp/adsmith-cfg-XXXXXX";
+    int fd = mkstemp(path);
+
+    close(fd);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("ADSMITH_WORKERS");
+    write_file(path, "# comment\nworkers = 7\n  auth = none  \nstorage_root=/srv/x\n");
+    CHECK(cfg_load(&c, path, err) == 0);
+    CHECK(c.workers == 7 && strcmp(c.auth, "none") == 0 && strcmp(c.storage_root, "/srv/x") == 0);
+    CHECK(strcmp(c.video_provider, "none") == 0 && c.upload_expires == 3600);
+    cfg_free(&c);
+
+    setenv("ADSMITH_WORKERS", "3", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
+    CHECK(cfg_load(&c, path, err) == 0);
+    CHECK(c.workers == 3 && strcmp(c.s3_access_key_id, "AKIDENV") == 0);
+    cfg_free(&c);
+    unsetenv("ADSMITH_WORKERS");
+
+    write_file(path, "workers = 2\nbogus_key = 1\n");
+    CHECK(cfg_load(&c, path, err) != 0);
+    CHECK(strstr(err, ":2:") != NULL && strstr(err, "bogus_key") != NULL);
+    cfg_free(&c);
+
+    write_file(path, "workers = many\n");
+    CHECK(cfg_load(&c, path, err) != 0 && strstr(err, ":1:") != NULL && strstr(err, "workers") != NULL);
+    cfg_free(&c);
+
+    write_file(path, "auth = maybe\n");
+    CHECK(cfg_load(&c, path, err) != 0 && strstr(err, "api_key|none") != NULL);
+    cfg_free(&c);
+
+    write_file(path, "no equals sign here\n");
+    CHECK(cfg_load(&c, path, err) != 0 && strstr(err, "key = value") != NULL);
+    cfg_free(&c);
+
+    write_file(path, "s3_secret_access_key = topsecret\n");
+    CHECK(cfg_load(&c, path, err) == 0);
+    {
+        char dump[4096] = "";
+        FILE *f = fmemopen(dump, sizeof dump, "w");
+        cfg_dump(&c, f);
+        fclose(f);
+        CHECK(strstr(dump, "topsecret") == NULL && strstr(dump, "s3_secret_access_key = (set, hidden)") != NULL);
+    }
+    cfg_free(&c);
+    unlink(path);
+    return unit_done("cfg");
+}

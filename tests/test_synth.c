@@ -1,0 +1,124 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kb.h"
+#include "synth.h"
+#include "unit.h"
+#include "util.h"
+
+static json_object *get(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(o, k, &v);
+    return v;
+}
+
+static json_object *brief(const char *markets_json, const char *objectives_json)
+{
+    json_object *b = json_object_new_object();
+    json_object_object_add(b, "product_info", json_tokener_parse(
+        "{\"name\":\"Aurora Desk Lamp\",\"description\":\"A dimmable LED desk lamp with a warm-to-cool light range.\","
+        "\"category\":\"Home Office\",\"key_features\":[\"Wireless charging base\",\"Five colour temperatures\",\"Aluminium body\"]}"));
+    json_object_object_add(b, "markets", json_tokener_parse(markets_json));
+    json_object_object_add(b, "objectives", json_tokener_parse(objectives_json));
+    return b;
+}
+
+static json_object *run(const struct kb *kb, json_object *b, json_object *warnings)
+{
+    struct synth_input in;
+    json_object *cultural = synth_cultural(kb, get(b, "markets"), warnings), *c;
+
+    memset(&in, 0, sizeof in);
+    in.product_info = get(b, "product_info");
+    in.markets = get(b, "markets");
+    in.objectives = get(b, "objectives");
+    in.image_analysis = json_tokener_parse("{\"colors\":[{\"name\":\"Navy Blue\",\"share\":60},{\"name\":\"Gold\",\"share\":30}],\"labels\":[]}");
+    in.cultural = cultural;
+    in.kb = kb;
+    c = synth_campaign(&in, warnings);
+    json_object_put(in.image_analysis);
+    json_object_put(cultural);
+    return c;
+}
+
+static int is_arr(json_object *o, size_t min)
+{
+    return o && json_object_is_type(o, json_type_array) && json_object_array_length(o) >= min;
+}
+
+int main(void)
+{
+    const char *dir = getenv("ADS_TEST_DATADIR");
+    char err[ADS_ERRSZ];
+    struct kb *kb = kb_load_dir(dir ? dir : "data", err);
+    json_object *b, *c, *c2, *w = json_object_new_array(), *camp, *cal;
+    int weeks;
+    double usd;
+    clock_t t0;
+
+    CHECK(kb != NULL);
+    CHECK(synth_weeks("4 weeks", &weeks) == 0 && weeks == 4);
+    CHECK(synth_weeks("3 months", &weeks) == 0 && weeks == 14);
+    CHECK(synth_weeks("30 days", &weeks) == 0 && weeks == 5);
+    CHECK(synth_weeks("one quarter", &weeks) == 0 && weeks == 13);
+    CHECK(synth_weeks("soon", &weeks) != 0);
+    CHECK(synth_budget_usd("$5,000", &usd) == 0 && fabs(usd - 5000) < 1);
+    CHECK(synth_budget_usd("10k USD", &usd) == 0 && fabs(usd - 10000) < 1);
+    CHECK(synth_budget_usd("medium", &usd) == 0 && usd == 5000);
+    CHECK(synth_budget_usd("lots", &usd) != 0);
+    CHECK(synth_posts_per_week(500) == 3 && synth_posts_per_week(30000) == 10);
+
+    b = brief("[\"North America\",\"Germany\",\"Japan\"]",
+              "{\"target_audience\":\"remote workers\",\"campaign_duration\":\"6 weeks\",\"primary_goal\":\"drive online sales\","
+              "\"budget\":\"$8,000\",\"platform_preferences\":[\"Instagram\",\"YouTube\"],\"target_age_range\":\"25-40\"}");
+    t0 = clock();
+    c = run(kb, b, w);
+    printf("synth: %.3f ms CPU for the sample brief\n", (double)(clock() - t0) * 1000.0 / CLOCKS_PER_SEC);
+    CHECK(c != NULL);
+    CHECK(is_arr(get(c, "content_ideas"), 4));
+    CHECK(is_arr(get(c, "campaigns"), 1));
+    camp = json_object_array_get_idx(get(c, "campaigns"), 0);
+    cal = get(camp, "calendar");
+    CHECK(cal && get(cal, "Week 1") && get(cal, "Week 6") && !get(cal, "Week 7"));
+    CHECK(json_object_get_int(get(camp, "posts_per_week")) == 7);
+    CHECK(get(get(camp, "adaptations"), "Instagram") && get(get(camp, "adaptations"), "YouTube"));
+    CHECK(is_arr(get(get(c, "generated_assets"), "image_prompts"), 1));
+    CHECK(strstr(json_object_get_string(json_object_array_get_idx(get(get(c, "generated_assets"), "image_prompts"), 0)), "Navy Blue") != NULL);
+    CHECK(is_arr(get(get(c, "generated_assets"), "video_scripts"), 1));
+    CHECK(is_arr(get(get(c, "generated_assets"), "email_templates"), 1));
+    CHECK(is_arr(get(get(c, "generated_assets"), "blog_outlines"), 1));
+    CHECK(is_arr(get(c, "related_youtube_videos"), 0));
+    CHECK(is_arr(get(get(c, "platform_recommendations"), "primary_platforms"), 2));
+    CHECK(is_arr(get(get(c, "market_insights"), "cultural_considerations"), 3));
+    CHECK(json_object_get_int64(get(get(c, "analytics"), "estimatedReach")) > 0);
+    CHECK(json_object_get_boolean(get(get(c, "analytics"), "is_estimate")));
+    CHECK(is_arr(get(c, "recommendations"), 3));
+    {
+        json_object *idea = json_object_array_get_idx(get(c, "content_ideas"), 0);
+        const char *cap = json_object_get_string(get(idea, "caption"));
+        int score = json_object_get_int(get(idea, "engagement_score"));
+        CHECK(strstr(cap, "Aurora Desk Lamp") != NULL && strstr(cap, "Wireless charging base") != NULL);
+        CHECK(score >= 0 && score <= 100);
+        CHECK(strcmp(json_object_get_string(json_object_array_get_idx(get(idea, "hashtags"), 0)), "#AuroraDeskLamp") == 0);
+    }
+    CHECK(json_object_array_length(w) == 0);
+    c2 = run(kb, b, NULL);
+    CHECK(strcmp(json_object_to_json_string(c), json_object_to_json_string(c2)) == 0);
+    json_object_put(c);
+    json_object_put(c2);
+    json_object_put(b);
+
+    /* Unknown market: generic profile and a warning, not an error. */
+    b = brief("[\"Atlantis\"]", "{\"target_audience\":\"divers\",\"campaign_duration\":\"whenever\",\"primary_goal\":\"awareness\"}");
+    c = run(kb, b, w);
+    CHECK(c != NULL && json_object_array_length(w) == 3);   /* market, duration, budget */
+    CHECK(get(get(get(c, "campaigns") ? json_object_array_get_idx(get(c, "campaigns"), 0) : NULL, "calendar"), "Week 4") != NULL);
+    json_object_put(c);
+    json_object_put(b);
+    json_object_put(w);
+    kb_free(kb);
+    return unit_done("synth");
+}
