@@ -107,6 +107,27 @@ static char *read_body(FCGX_Request *r, long declared, size_t limit, size_t *len
     return b;
 }
 
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Status";
+    }
+}
+
 static void serve_one(struct api_ctx *ctx, FCGX_Request *r)
 {
     static char names[MAX_HEADERS][96];
@@ -137,16 +158,30 @@ static void serve_one(struct api_ctx *ctx, FCGX_Request *r)
     req.x_api_key = FCGX_GetParam("HTTP_X_API_KEY", r->envp);
     req.request_id = FCGX_GetParam("HTTP_X_REQUEST_ID", r->envp);
     req.nheaders = collect_headers(r->envp, headers, names);
+    {
+        /* Signature checks need the Host as sent, port included. */
+        const char *signed_host = FCGX_GetParam("ADSMITH_SIGNED_HOST", r->envp);
+        size_t i;
+        for (i = 0; signed_host != NULL && i < req.nheaders; i++)
+            if (strcmp(headers[i].name, "host") == 0)
+                headers[i].value = signed_host;
+    }
     req.headers = headers;
     req.content_length = declared;
     body = read_body(r, declared, api_body_limit(path), &req.body_len);
     req.body = body;
 
     api_handle(ctx, &req, &resp);
-    FCGX_FPrintF(r->out, "Status: %d\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n%s"
+    {
+        /* libfcgi's own printf lacks C99 conversions: format with libc. */
+        char head[1024];
+        int n = snprintf(head, sizeof head,
+                         "Status: %d %s\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n%s"
                          "Content-Length: %zu\r\n\r\n",
-                 resp.status, resp.headers, strlen(resp.body));
-    FCGX_PutStr(resp.body, (int)strlen(resp.body), r->out);
+                         resp.status, reason(resp.status), resp.headers, strlen(resp.body));
+        FCGX_PutStr(head, n, r->out);
+        FCGX_PutStr(resp.body, (int)strlen(resp.body), r->out);
+    }
     if (resp.status >= 500)
         log_warn("%s %s -> %d request %s", req.method, path, resp.status, req.request_id ? req.request_id : "-");
     else

@@ -649,6 +649,7 @@ int sigv4_verify_presigned(const struct sigv4_creds *c, const char *method,
             goto out;
         }
     }
+
     sts = sigv4_string_to_sign(query_get(&rq, "X-Amz-Date"), c->region, c->service, creq);
     if (sts == NULL) {
         ads_errf(err, "out of memory");
