@@ -1,0 +1,593 @@
+#!/usr/bin/python3
+"""adsmith integration suite: drives the running stack through nginx as a
+client would. Started by scripts/test with a private PostgreSQL and nginx."""
+
+import datetime
+import hashlib
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import types
+import urllib.parse
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (BASE, VAR, RUNAS, config_value, ctl, expect, expect_error, get, new_source,  # noqa: E402
+                     post, request, run, sql, test, wait_until)
+
+ALICE = os.environ["ADS_KEY_ALICE"]
+BOB = os.environ["ADS_KEY_BOB"]
+REVOKED = os.environ["ADS_KEY_REVOKED"]
+ROOT = os.environ["ADS_ROOT"]
+PGBIN = os.environ["ADS_PGBIN"]
+PHOTO = os.path.join(ROOT, "data", "sample-product.png")
+UPLOADS = "adsmith-uploads"
+
+BRIEF = {
+    "product_info": {"name": "Aurora Desk Lamp",
+                     "description": "A dimmable LED desk lamp with warm-to-cool light and a wireless charging base.",
+                     "category": "Home Office", "price": 89.0,
+                     "key_features": ["Wireless charging base", "Five colour temperatures", "Aluminium arm"]},
+    "target_markets": {"markets": ["North America", "Germany", "Japan"]},
+    "campaign_objectives": {"target_audience": "remote workers", "campaign_duration": "4 weeks",
+                            "primary_goal": "drive online sales", "budget": "$8,000",
+                            "platform_preferences": ["Instagram", "YouTube"]},
+}
+
+
+def png_size(data):
+    expect(data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG")
+    return struct.unpack(">II", data[16:24])
+
+
+def presign(key, name="lamp.png", ftype="image/png", src=None):
+    r = post("/api/upload/presigned-url", {"file_name": name, "file_type": ftype}, key=key, src=src)
+    expect(r.status == 200, "presign failed: %r" % r.body)
+    return r.json()
+
+
+def upload(key, data=None, ftype="image/png", src=None):
+    p = presign(key, ftype=ftype, src=src)
+    r = request("PUT", None, url=p["upload_url"], body=data if data is not None else open(PHOTO, "rb").read(),
+                headers={"Content-Type": ftype})
+    expect(r.status == 200, "upload PUT failed: %d %r" % (r.status, r.body))
+    return p
+
+
+def brief_with(upload_id=None, **changes):
+    b = json.loads(json.dumps(BRIEF))
+    if upload_id:
+        b["upload_id"] = upload_id
+    for path, value in changes.items():
+        node = b
+        parts = path.split("__")
+        for p in parts[:-1]:
+            node = node[p]
+        if value is None:
+            node.pop(parts[-1], None)
+        else:
+            node[parts[-1]] = value
+    return b
+
+
+def count(table):
+    return int(sql("SELECT count(*) FROM %s" % table))
+
+
+# ---------------------------------------------------------------- health, routing, auth
+
+@test
+def health_reports_database_and_echoes_request_id():
+    r = get("/api/health", headers={"X-Request-ID": "client-rid-123"})
+    expect(r.status == 200)
+    j = r.json()
+    expect(j["status"] == "ok" and j["database"] == "ok" and j["version"])
+    expect(r.header("X-Request-ID") == "client-rid-123", "request id not echoed")
+    r = get("/api/health")
+    expect(re.fullmatch(r"[0-9a-f]{32}", r.header("X-Request-ID") or ""), "nginx did not make a request id")
+    r = get("/api/health", headers={"X-Request-ID": "bad id with spaces"})
+    expect(r.header("X-Request-ID") != "bad id with spaces", "malformed request id passed through")
+
+
+@test
+def auth_is_required_and_checked():
+    expect_error(post("/api/assets", {"prompt": "a long enough prompt"}), 401, "unauthorized")
+    expect_error(post("/api/assets", {"prompt": "a long enough prompt"}, key="ads_" + "0" * 40), 401, "unauthorized")
+    expect_error(post("/api/assets", {"prompt": "a long enough prompt"}, key=REVOKED), 401, "unauthorized")
+    expect_error(get("/api/upload/status/" + str(uuid.uuid4()), key="garbage"), 401, "unauthorized")
+    r = get("/api/upload/status/" + str(uuid.uuid4()), headers={"X-Api-Key": ALICE})
+    expect(r.status == 200 and r.json()["status"] == "not_found")
+
+
+@test
+def unknown_routes_and_methods_answer_json():
+    expect_error(get("/api/nope", key=ALICE), 404, "not_found")
+    expect_error(get("/favicon.ico"), 404, "not_found")
+    r = request("DELETE", "/api/assets", key=ALICE)
+    expect_error(r, 405, "method_not_allowed")
+    expect("POST" in (r.header("Allow") or ""), "Allow header missing")
+    expect_error(post("/api/health", {}), 405, "method_not_allowed")
+
+
+@test
+def body_rules_media_type_json_and_size():
+    r = request("POST", "/api/assets", body="prompt=hello", key=ALICE,
+                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    expect_error(r, 415, "unsupported_media_type")
+    r = request("POST", "/api/assets", body="{not json", key=ALICE, headers={"Content-Type": "application/json"})
+    expect_error(r, 400, "invalid_json")
+    r = request("POST", "/api/assets", body="[1, 2]", key=ALICE, headers={"Content-Type": "application/json"})
+    expect_error(r, 400, "invalid_json")
+    big = json.dumps({"prompt": "x" * 70000})
+    r = request("POST", "/api/assets", body=big, key=ALICE, headers={"Content-Type": "application/json"})
+    expect_error(r, 413, "payload_too_large")
+
+
+# ---------------------------------------------------------------- uploads
+
+@test
+def presigned_url_has_the_contract_shape():
+    r = post("/api/upload/presigned-url", {"fileName": "../../evil.exe", "fileType": "image/png", "fileSize": 1234,
+                                           "user_id": "mallory"}, key=ALICE)
+    expect(r.status == 200, r.body)
+    j = r.json()
+    expect(j["upload_id"] == j["uploadId"] and uuid.UUID(j["upload_id"]))
+    expect(j["upload_url"] == j["uploadUrl"] and j["method"] == "PUT")
+    expect(j["s3_bucket"] == UPLOADS and j["s3_key"] == j["imageKey"])
+    expect(re.fullmatch(r"uploads/alice/\d{8}_\d{6}_%s\.png" % j["upload_id"], j["s3_key"]), j["s3_key"])
+    expect(j["expires_in"] == 3600 and j["expiresIn"] == 3600)
+    expect(j["required_headers"] == {"Content-Type": "image/png"} == j["requiredHeaders"])
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(j["upload_url"]).query)
+    expect(q["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and q["X-Amz-SignedHeaders"] == ["content-type;host"])
+    expect(sql("SELECT user_id FROM uploads WHERE upload_id = '%s'" % j["upload_id"]) == "alice")
+    r = post("/api/upload/presigned-url", {"file_name": "a.jpg", "file_type": "image/jpg"}, key=ALICE)
+    expect(r.json()["s3_key"].endswith(".jpg"))
+
+
+@test
+def presigned_url_validation_changes_nothing():
+    before = count("uploads")
+    for body, field in [({"file_type": "image/png"}, "file_name"),
+                        ({"file_name": "", "file_type": "image/png"}, "file_name"),
+                        ({"file_name": "x" * 256, "file_type": "image/png"}, "file_name"),
+                        ({"file_name": "a.gif", "file_type": "image/gif"}, "file_type"),
+                        ({"file_name": "a.png"}, "file_type"),
+                        ({"file_name": "a.png", "file_type": "image/png", "file_size": 10485761}, "file_size"),
+                        ({"file_name": "a.png", "file_type": "image/png", "file_size": "big"}, "file_size"),
+                        ({"file_name": 7, "file_type": "image/png"}, "file_name")]:
+        j = expect_error(post("/api/upload/presigned-url", body, key=ALICE), 400, "invalid_request")
+        expect(field in j["error"], "message %r does not name %s" % (j["error"], field))
+    expect(count("uploads") == before, "a rejected request wrote a row")
+
+
+@test
+def presigned_upload_then_status_completed():
+    p = upload(ALICE)
+    r = get("/api/upload/status/" + p["upload_id"], key=ALICE)
+    j = r.json()
+    expect(j["status"] == "completed" and j["uploadId"] == p["upload_id"], j)
+    expect(j["size"] == os.path.getsize(PHOTO) and j["content_type"] == "image/png")
+    expect(j["s3_key"] == p["s3_key"] == j["imageKey"] and j["s3_bucket"] == UPLOADS and j["last_modified"])
+    stored = os.path.join(VAR, "storage", UPLOADS, p["s3_key"])
+    expect(open(stored, "rb").read() == open(PHOTO, "rb").read(), "stored bytes differ")
+
+
+@test
+def upload_status_not_found_cases():
+    p = presign(ALICE)
+    for uid in (p["upload_id"], str(uuid.uuid4()), "not-a-uuid"):
+        r = get("/api/upload/status/" + uid, key=ALICE)
+        expect(r.status == 200 and r.json()["status"] == "not_found", r.body)
+
+
+def _tamper(url, param, fn):
+    parts = urllib.parse.urlsplit(url)
+    q = urllib.parse.parse_qsl(parts.query)
+    q = [(k, fn(v) if k == param else v) for k, v in q]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(q)))
+
+
+@test
+def tampered_and_wrong_type_uploads_are_refused_and_write_nothing():
+    p = presign(ALICE)
+    data = open(PHOTO, "rb").read()
+    bad_sig = _tamper(p["upload_url"], "X-Amz-Signature", lambda v: ("0" if v[0] != "0" else "1") + v[1:])
+    r = request("PUT", None, url=bad_sig, body=data, headers={"Content-Type": "image/png"})
+    expect_error(r, 403, "access_denied")
+    later = _tamper(p["upload_url"], "X-Amz-Expires", lambda v: "604800")
+    expect_error(request("PUT", None, url=later, body=data, headers={"Content-Type": "image/png"}), 403, "access_denied")
+    r = request("PUT", None, url=p["upload_url"], body=data, headers={"Content-Type": "image/jpeg"})
+    expect_error(r, 403, "access_denied")
+    other_key = p["upload_url"].replace(p["upload_id"], str(uuid.uuid4()))
+    expect_error(request("PUT", None, url=other_key, body=data, headers={"Content-Type": "image/png"}), 403, "access_denied")
+    expect(not os.path.exists(os.path.join(VAR, "storage", UPLOADS, p["s3_key"])), "refused upload was written")
+    r = get("/api/upload/status/" + p["upload_id"], key=ALICE)
+    expect(r.json()["status"] == "not_found")
+    r = request("PUT", None, url=p["upload_url"], body=b"x" * (10 * 1024 * 1024 + 1), headers={"Content-Type": "image/png"})
+    expect_error(r, 413, "payload_too_large")
+
+
+def _botocore_presign(path, ctype, expires, secret=None, when=None):
+    """A presigned PUT made by botocore's own signer for the local store."""
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    creds = botocore.credentials.Credentials(config_value("s3_access_key_id"),
+                                             secret or config_value("s3_secret_access_key"))
+    req = botocore.awsrequest.AWSRequest(method="PUT", url=BASE + path, headers={"Content-Type": ctype})
+    if when is not None:
+        real = botocore.auth.datetime
+
+        class Fixed(datetime.datetime):
+            @classmethod
+            def utcnow(cls):
+                return when
+        botocore.auth.datetime = types.SimpleNamespace(datetime=Fixed)
+    try:
+        botocore.auth.S3SigV4QueryAuth(creds, "s3", "us-east-1", expires=expires).add_auth(req)
+    finally:
+        if when is not None:
+            botocore.auth.datetime = real
+    return req.url
+
+
+@test
+def botocore_agrees_with_our_presigned_urls():
+    p = presign(ALICE)
+    ours = urllib.parse.urlsplit(p["upload_url"])
+    q = dict(urllib.parse.parse_qsl(ours.query))
+    when = datetime.datetime.strptime(q["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+    theirs = _botocore_presign(ours.path, "image/png", 3600, when=when)
+    tq = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(theirs).query))
+    expect(tq["X-Amz-Signature"] == q["X-Amz-Signature"], "signatures differ: botocore %s, ours %s"
+           % (tq["X-Amz-Signature"], q["X-Amz-Signature"]))
+
+
+@test
+def botocore_signed_upload_accepted_wrong_secret_and_expired_refused():
+    p = presign(ALICE)
+    path = urllib.parse.urlsplit(p["upload_url"]).path
+    data = open(PHOTO, "rb").read()
+    wrong = _botocore_presign(path, "image/png", 600, secret="not-the-secret")
+    expect_error(request("PUT", None, url=wrong, body=data, headers={"Content-Type": "image/png"}), 403, "access_denied")
+    old = datetime.datetime.utcnow() - datetime.timedelta(hours=2)
+    expired = _botocore_presign(path, "image/png", 3600, when=old)
+    j = expect_error(request("PUT", None, url=expired, body=data, headers={"Content-Type": "image/png"}), 403, "access_denied")
+    expect("expired" in j["error"], j["error"])
+    good = _botocore_presign(path, "image/png", 600)
+    r = request("PUT", None, url=good, body=data, headers={"Content-Type": "image/png"})
+    expect(r.status == 200, r.body)
+    expect(get("/api/upload/status/" + p["upload_id"], key=ALICE).json()["status"] == "completed")
+
+
+# ---------------------------------------------------------------- campaign
+
+@test
+def campaign_from_upload_has_every_section_and_is_stored():
+    p = upload(ALICE)
+    before = count("products")
+    r = post("/api/campaign/tier-1", brief_with(p["upload_id"]), key=ALICE)
+    expect(r.status == 200, r.body[:500])
+    j = r.json()
+    expect(j["success"] is True and j["generation_method"] == "fallback_campaign")
+    expect(uuid.UUID(j["correlation_id"]) and uuid.UUID(j["product_id"]))
+    c = j["campaign"]
+    for section in ("product", "content_ideas", "campaigns", "generated_assets", "related_youtube_videos",
+                    "platform_recommendations", "market_insights", "analytics", "recommendations"):
+        expect(section in c, "missing " + section)
+    expect(c["product"]["image"]["s3_key"] == p["s3_key"] and c["product"]["image"]["labels"])
+    for label in c["product"]["image"]["labels"]:
+        expect(set(label) >= {"name", "confidence", "categories", "instances"})
+    idea = c["content_ideas"][0]
+    expect("Aurora Desk Lamp" in idea["caption"] and 0 <= idea["engagement_score"] <= 100 and idea["hashtags"])
+    camp = c["campaigns"][0]
+    expect(set(camp["calendar"]) == {"Week %d" % i for i in range(1, 5)}, camp["calendar"].keys())
+    expect(camp["posts_per_week"] >= 1 and camp["platforms"][:2] == ["Instagram", "YouTube"])
+    ga = c["generated_assets"]
+    expect(ga["image_prompts"] and ga["video_scripts"][0]["content"] and ga["email_templates"][0]["subject"])
+    expect(ga["blog_outlines"][0]["points"])
+    expect(c["related_youtube_videos"] == [] and any("video" in w for w in j["warnings"]))
+    mi = c["market_insights"]
+    expect(mi["trending_content_types"] and mi["cultural_considerations"] and mi["audience_preferences"])
+    expect(any("Japan" in x for x in mi["cultural_considerations"]))
+    expect({"timing", "content", "platform"} <= {x["type"] for x in c["recommendations"]})
+    expect(c["analytics"]["estimatedReach"] > 0 and c["analytics"]["is_estimate"] is True)
+    expect(count("products") == before + 1)
+    row = sql("SELECT user_id, image_analysis IS NOT NULL, youtube_data IS NOT NULL, cultural_data IS NOT NULL,"
+              " campaign->>'generation_method', campaign->>'correlation_id' FROM products WHERE product_id = '%s'"
+              % j["product_id"])
+    expect(row == "alice|t|t|t|fallback_campaign|" + j["correlation_id"], row)
+
+
+@test
+def campaign_accepts_s3_info_and_camel_case():
+    p = upload(ALICE)
+    b = brief_with()
+    b["s3Info"] = {"bucket": UPLOADS, "key": p["s3_key"]}
+    b["productInfo"] = b.pop("product_info")
+    b["productInfo"]["keyFeatures"] = b["productInfo"].pop("key_features")
+    b["campaignObjectives"] = b.pop("campaign_objectives")
+    b["campaignObjectives"]["targetAudience"] = b["campaignObjectives"].pop("target_audience")
+    r = post("/api/campaign/tier-1", b, key=ALICE)
+    expect(r.status == 200 and r.json()["success"], r.body[:400])
+
+
+@test
+def campaign_validation_errors_change_nothing():
+    p = upload(ALICE)
+    before = count("products")
+    cases = [
+        (brief_with(p["upload_id"], product_info__name="abc"), "product_info.name"),
+        (brief_with(p["upload_id"], product_info__description="too short"), "product_info.description"),
+        (brief_with(p["upload_id"], product_info__category=None), "product_info.category"),
+        (brief_with(p["upload_id"], product_info=None), "product_info"),
+        (brief_with(p["upload_id"], target_markets__markets=[]), "target_markets.markets"),
+        (brief_with(p["upload_id"], target_markets__markets=["M%d" % i for i in range(21)]), "target_markets.markets"),
+        (brief_with(p["upload_id"], campaign_objectives__primary_goal=None), "campaign_objectives.primary_goal"),
+        (brief_with(p["upload_id"], campaign_objectives__platform_preferences="Instagram"), "platform_preferences"),
+        (brief_with(), "s3_info or upload_id"),
+        (dict(brief_with(), s3_info={"bucket": "someone-elses", "key": p["s3_key"]}), "bucket"),
+        (dict(brief_with(), upload_id="nope"), "upload_id"),
+    ]
+    for body, field in cases:
+        j = expect_error(post("/api/campaign/tier-1", body, key=ALICE), 400, "invalid_request")
+        expect(j["success"] is False and uuid.UUID(j["correlation_id"]), j)
+        expect(field in j["error"], "message %r does not name %s" % (j["error"], field))
+    expect(count("products") == before, "a rejected campaign wrote a product")
+
+
+@test
+def campaign_image_must_be_the_callers_uploaded_image():
+    p = upload(ALICE)
+    before = count("products")
+    j = expect_error(post("/api/campaign/tier-1", brief_with(p["upload_id"]), key=BOB), 404, "not_found")
+    expect(j["success"] is False)
+    expect_error(post("/api/campaign/tier-1", dict(brief_with(), s3_info={"bucket": UPLOADS, "key": p["s3_key"]}),
+                      key=BOB), 404, "not_found")
+    expect_error(post("/api/campaign/tier-1", brief_with(str(uuid.uuid4())), key=ALICE), 404, "not_found")
+    pending = presign(ALICE)
+    expect_error(post("/api/campaign/tier-1", brief_with(pending["upload_id"]), key=ALICE), 404, "not_found")
+    junk = upload(ALICE, data=b"this is not an image at all", ftype="image/png")
+    j = expect_error(post("/api/campaign/tier-1", brief_with(junk["upload_id"]), key=ALICE), 400, "invalid_request")
+    expect("image" in j["error"])
+    expect(count("products") == before)
+
+
+@test
+def unknown_market_gets_generic_profile_and_warning():
+    p = upload(ALICE)
+    r = post("/api/campaign/tier-1", brief_with(p["upload_id"], target_markets__markets=["Atlantis", "EU"]), key=ALICE)
+    j = r.json()
+    expect(r.status == 200 and any("Atlantis" in w for w in j["warnings"]), j.get("warnings"))
+
+
+# ---------------------------------------------------------------- image jobs
+
+def _wait_job(rid, key=ALICE, timeout=15):
+    def done():
+        r = get("/api/assets/" + rid, key=key, src=new_source())
+        return r.json() if r.status == 200 and r.json()["status"] != "pending" else None
+    return wait_until(done, timeout)
+
+
+@test
+def image_job_completes_and_the_png_is_public():
+    rid = "it-" + uuid.uuid4().hex[:12]
+    r = post("/api/assets/", {"prompt": "Aurora desk lamp on a walnut desk at dusk", "style": "photographic",
+                              "aspect_ratio": "16:9", "request_id": rid}, key=ALICE)
+    expect(r.status == 200 and r.json() == {"message": "Image generation request queued", "request_id": rid}, r.body)
+    j = _wait_job(rid)
+    expect(j and j["status"] == "completed", j)
+    expect(j["user_id"] == "alice" and j["style"] == "photographic" and j["aspect_ratio"] == "16:9" and j["attempts"] == 1)
+    expect(re.fullmatch(r"generated/alice/\d{8}_\d{6}_%s_Aurora_desk_lamp_on_a_walnut_desk_at_dusk\.png" % rid,
+                        j["s3_key"]), j["s3_key"])
+    img = request("GET", None, url=j["s3_url"])
+    expect(img.status == 200 and png_size(img.body) == (1280, 720))
+    expect(j["created_at"] and j["generated_at"])
+
+
+@test
+def image_sizes_follow_aspect_ratio():
+    want = {"1:1": (1024, 1024), "9:16": (720, 1280), "4:3": (1152, 864), "3:4": (864, 1152)}
+    ids = {}
+    src = new_source()
+    for ratio in want:
+        r = post("/api/assets", {"prompt": "Sizing check for ratio " + ratio, "aspect_ratio": ratio}, key=ALICE, src=src)
+        expect(r.status == 200)
+        ids[ratio] = r.json()["request_id"]
+    for ratio, rid in ids.items():
+        j = _wait_job(rid)
+        expect(j["status"] == "completed", j)
+        expect(png_size(request("GET", None, url=j["s3_url"]).body) == want[ratio])
+
+
+@test
+def image_request_id_is_idempotent_and_conflicts_are_409():
+    rid = "idem-" + uuid.uuid4().hex[:10]
+    body = {"prompt": "Idempotency check prompt", "request_id": rid}
+    r1 = post("/api/assets", body, key=ALICE)
+    r2 = post("/api/assets", body, key=ALICE)
+    expect(r1.status == 200 and r2.status == 200 and r1.json() == r2.json())
+    expect(sql("SELECT count(*) FROM generated_images WHERE request_id = '%s'" % rid) == "1")
+    expect_error(post("/api/assets", dict(body, prompt="A different prompt entirely"), key=ALICE), 409, "conflict")
+    expect_error(post("/api/assets", body, key=BOB), 409, "conflict")
+
+
+@test
+def image_validation_changes_nothing():
+    before = count("generated_images")
+    for body, text in [({}, "Prompt is required"), ({"prompt": ""}, "Prompt is required"),
+                       ({"prompt": "short"}, "prompt"), ({"prompt": "p" * 1001}, "prompt"),
+                       ({"prompt": "a fine prompt here", "style": "oil"}, "style"),
+                       ({"prompt": "a fine prompt here", "aspect_ratio": "2:1"}, "aspect_ratio"),
+                       ({"prompt": "a fine prompt here", "request_id": "bad id!"}, "request_id"),
+                       ({"prompt": "a fine prompt here", "request_id": "x" * 65}, "request_id"),
+                       ({"prompt": 12345678901}, "prompt")]:
+        j = expect_error(post("/api/assets", body, key=ALICE, src=new_source()), 400, "invalid_request")
+        expect(text in j["error"], "message %r lacks %r" % (j["error"], text))
+    expect(count("generated_images") == before)
+
+
+@test
+def users_never_see_each_others_rows():
+    rid = "iso-" + uuid.uuid4().hex[:10]
+    post("/api/assets", {"prompt": "Isolation check prompt", "request_id": rid}, key=ALICE)
+    r = get("/api/assets/" + rid, key=BOB)
+    expect(r.status == 404 and r.json() == {"error": "Request not found", "code": "not_found", "request_id": rid}, r.body)
+    missing = get("/api/assets/no-such-id", key=BOB)
+    expect(missing.status == 404 and missing.json()["error"] == "Request not found")
+    p = upload(ALICE)
+    expect(get("/api/upload/status/" + p["upload_id"], key=BOB).json()["status"] == "not_found")
+    expect(get("/api/upload/status/" + p["upload_id"], key=ALICE).json()["status"] == "completed")
+
+
+# ---------------------------------------------------------------- limits, schema, operations
+
+@test
+def rate_limits_answer_429_json_with_retry_after():
+    src = new_source()
+    statuses = []
+    for _ in range(12):
+        r = post("/api/campaign/tier-1", {}, key=ALICE, src=src)
+        statuses.append(r.status)
+        if r.status == 429:
+            expect_error(r, 429, "rate_limited")
+            expect(r.header("Retry-After"), "Retry-After missing")
+            break
+    expect(429 in statuses, "no 429 after %d requests: %s" % (len(statuses), statuses))
+    other = post("/api/campaign/tier-1", {}, key=ALICE, src=new_source())
+    expect(other.status == 400, "another client was limited too")
+
+
+@test
+def migrations_run_twice_safely():
+    code, out, err = ctl("migrate")
+    expect(code == 0 and "already applied" in out and "up to date" in out, out + err)
+    expect(sql("SELECT count(*) FROM schema_migrations") == "1")
+
+
+@test
+def every_table_and_column_is_commented():
+    missing = sql("SELECT c.relname || '.' || a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+                  " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'"
+                  " AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL")
+    expect(missing == "", "columns without comments: " + missing)
+    tables = sql("SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                 " WHERE n.nspname = 'public' AND relkind = 'r' AND obj_description(c.oid, 'pg_class') IS NULL")
+    expect(tables == "", "tables without comments: " + tables)
+
+
+@test
+def api_keys_are_stored_only_as_hashes():
+    expect(sql("SELECT count(*) FROM api_keys WHERE key_hash = '%s'" % hashlib.sha256(ALICE.encode()).hexdigest()) == "1")
+    dump = sql("SELECT string_agg(key_prefix || key_hash, ',') FROM api_keys")
+    expect(ALICE not in dump)
+    code, out, err = ctl("apikey", "list")
+    expect(code == 0 and "alice" in out and ALICE not in out)
+
+
+def _workers():
+    master = int(open(os.path.join(VAR, "run", "api.pid")).read())
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+    return master, [int(x) for x in out]
+
+
+@test
+def killed_workers_are_replaced_and_nothing_acknowledged_is_lost():
+    master, workers = _workers()
+    expect(len(workers) >= 2, "expected several workers, got %s" % workers)
+    results = {}
+    lock = threading.Lock()
+    stop = time.time() + 3.0
+
+    def client(n):
+        i = 0
+        while time.time() < stop:
+            rid = "kill-%d-%d-%s" % (n, i, uuid.uuid4().hex[:6])
+            try:
+                r = post("/api/assets", {"prompt": "Worker kill test prompt", "request_id": rid},
+                         key=ALICE, src=new_source())
+                status = r.status
+            except Exception:
+                status = -1
+            with lock:
+                results[rid] = status
+            i += 1
+            time.sleep(0.02)
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    killed = 0
+    for _ in range(3):
+        time.sleep(0.6)
+        _, ws = _workers()
+        if ws:
+            os.kill(ws[0], signal.SIGKILL)
+            killed += 1
+    for t in threads:
+        t.join()
+    expect(killed == 3)
+    _, after = wait_until(lambda: (lambda m_w: m_w if len(m_w[1]) == len(workers) else None)(_workers()), 10)
+    expect(len(after) == len(workers), "master did not replace workers: %s" % after)
+    acked = [rid for rid, s in results.items() if s == 200]
+    expect(len(acked) > 20, "too few requests went through: %d" % len(acked))
+    rows = set(sql("SELECT string_agg(request_id, ',') FROM generated_images WHERE request_id LIKE 'kill-%'").split(","))
+    lost = [rid for rid in acked if rid not in rows]
+    expect(not lost, "acknowledged but not stored: %s" % lost[:5])
+    for rid, s in results.items():
+        expect(s in (200, 502, -1), "unexpected status %s" % s)
+        if s != 200:   # the client retries with the same id: same answer, one row
+            r = post("/api/assets", {"prompt": "Worker kill test prompt", "request_id": rid}, key=ALICE, src=new_source())
+            expect(r.status == 200, r.body)
+    expect(get("/api/health").status == 200)
+
+
+@test
+def sighup_reloads_without_dropping_requests():
+    master, before = _workers()
+    os.kill(master, signal.SIGHUP)
+    ok = 0
+    for _ in range(30):
+        ok += get("/api/health", src=new_source()).status == 200
+        time.sleep(0.03)
+    _, after = wait_until(lambda: (lambda m_w: m_w if len(m_w[1]) == len(before) and not set(m_w[1]) & set(before)
+                                   else None)(_workers()), 10)
+    expect(after and not set(after) & set(before), "workers were not replaced on SIGHUP")
+    expect(ok >= 28, "requests failed during reload: %d/30 ok" % ok)
+
+
+def _pg(action):
+    args = [os.path.join(PGBIN, "pg_ctl"), "-D", os.path.join(VAR, "pg"), "-w", "-m", "fast"]
+    if action == "start":
+        args = [os.path.join(PGBIN, "pg_ctl"), "-D", os.path.join(VAR, "pg"), "-w", "-l",
+                os.path.join(VAR, "log", "postgres.log"), "-o",
+                "-c listen_addresses='' -c unix_socket_directories='%s' -c fsync=off" % os.path.join(VAR, "run")]
+    subprocess.run(RUNAS + args + [action], check=True, capture_output=True)
+
+
+@test
+def database_down_gives_503_and_service_recovers():
+    _pg("stop")
+    try:
+        r = get("/api/health")
+        expect(r.status == 503 and r.json()["database"] == "unavailable", r.body)
+        expect_error(post("/api/assets", {"prompt": "while the database is down"}, key=ALICE), 503, "unavailable")
+    finally:
+        _pg("start")
+    expect(wait_until(lambda: get("/api/health").status == 200, 10), "health did not recover")
+    rid = "after-restart-" + uuid.uuid4().hex[:8]
+    r = post("/api/assets", {"prompt": "queued after the database came back", "request_id": rid}, key=ALICE)
+    expect(r.status == 200, r.body)
+    j = _wait_job(rid, timeout=90)
+    expect(j and j["status"] == "completed", "generator did not recover: %s" % j)
+
+
+if __name__ == "__main__":
+    passed, failed = run(sys.argv[1:] or None)
+    sys.exit(1 if failed else 0)
