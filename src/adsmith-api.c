@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,8 +30,11 @@ static volatile sig_atomic_t got_term, got_hup, got_chld;
 
 static void on_signal(int sig)
 {
-    if (sig == SIGTERM || sig == SIGINT)
+    if (sig == SIGTERM || sig == SIGINT) {
         got_term = 1;
+        /* libfcgi retries an interrupted accept() unless told to stop. */
+        FCGX_ShutdownPending();
+    }
     else if (sig == SIGHUP)
         got_hup = 1;
     else if (sig == SIGCHLD)
@@ -196,11 +200,22 @@ static int worker_main(const struct config *cfg, const struct kb *kb, int sock)
     FCGX_Request r;
     char err[ADS_ERRSZ];
 
+    /* A worker never outlives its master (crash or SIGKILL of the master). */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1)
+        return 0;
     install(SIGTERM, on_signal);
     install(SIGINT, SIG_IGN);
     install(SIGHUP, SIG_IGN);
     signal(SIGCHLD, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
+    {
+        /* The master forks with its signals blocked; a worker must not
+         * inherit that, or SIGTERM would never reach it. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+    }
     memset(&ctx, 0, sizeof ctx);
     ctx.cfg = cfg;
     ctx.kb = kb;

@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""The quickstart demo, run as a client would: presigned upload of the
+sample product photo, a campaign for it, and one image job polled to
+completion. Usage: demo.py BASE_URL API_KEY PHOTO"""
+
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def call(method, url, key=None, body=None, ctype="application/json"):
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    req = urllib.request.Request(url, data=data, method=method)
+    if key:
+        req.add_header("Authorization", "Bearer " + key)
+    if data is not None:
+        req.add_header("Content-Type", ctype)
+    try:
+        with urllib.request.urlopen(req, timeout=70) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def main():
+    base, key, photo = sys.argv[1], sys.argv[2], sys.argv[3]
+    st, up = call("POST", base + "/api/upload/presigned-url", key,
+                  {"file_name": "sample-product.png", "file_type": "image/png"})
+    if st != 200:
+        sys.exit("presign failed: %s %s" % (st, up))
+    st, _ = call("PUT", up["upload_url"], body=open(photo, "rb").read(), ctype="image/png")
+    if st != 200:
+        sys.exit("upload failed: %s" % st)
+    st, status = call("GET", base + "/api/upload/status/" + up["upload_id"], key)
+    print("upload   %s (%s bytes) -> %s" % (up["s3_key"], status.get("size"), status.get("status")))
+
+    brief = {
+        "upload_id": up["upload_id"],
+        "product_info": {"name": "Aurora Desk Lamp", "category": "Home Office", "price": 89,
+                         "description": "A dimmable LED desk lamp with warm-to-cool light, an aluminium arm "
+                                        "and a wireless charging base.",
+                         "key_features": ["Wireless charging base", "Five colour temperatures", "Aluminium arm"]},
+        "target_markets": {"markets": ["North America", "Germany", "Japan"]},
+        "campaign_objectives": {"target_audience": "remote workers and students", "campaign_duration": "4 weeks",
+                                "primary_goal": "drive online sales", "budget": "$8,000",
+                                "target_age_range": "22-40", "platform_preferences": ["Instagram", "TikTok"]},
+    }
+    t0 = time.time()
+    st, res = call("POST", base + "/api/campaign/tier-1", key, brief)
+    if st != 200:
+        sys.exit("campaign failed: %s %s" % (st, res))
+    c = res["campaign"]
+    camp = c["campaigns"][0]
+    print("campaign %s in %.0f ms, method %s" % (res["product_id"], (time.time() - t0) * 1000, res["generation_method"]))
+    print("  plan:       %s, %s, %d posts/week on %s" % (camp["name"], camp["duration"], camp["posts_per_week"],
+                                                         ", ".join(camp["platforms"])))
+    print("  labels:     %s" % ", ".join(l["name"] for l in c["product"]["image"]["labels"]))
+    for idea in c["content_ideas"][:3]:
+        print("  idea:       [%s] %s" % (idea["platform"], idea["caption"]))
+    for note in c["market_insights"]["cultural_considerations"][:3]:
+        print("  culture:    %s" % note)
+    print("  email:      %s" % c["generated_assets"]["email_templates"][0]["subject"])
+    print("  estimates:  reach %s, views %s, conversion %s (%s)" % (
+        c["analytics"]["estimatedReach"], c["analytics"]["estimatedViews"], c["analytics"]["conversionRate"],
+        "estimates, not measurements"))
+    for w in res["warnings"]:
+        print("  warning:    %s" % w)
+
+    prompt = c["generated_assets"]["image_prompts"][0][:300]
+    st, job = call("POST", base + "/api/assets", key, {"prompt": prompt, "style": "photographic", "aspect_ratio": "4:3"})
+    if st != 200:
+        sys.exit("image job failed: %s %s" % (st, job))
+    deadline = time.time() + 60
+    while True:
+        st, j = call("GET", base + "/api/assets/" + job["request_id"], key)
+        if j.get("status") in ("completed", "failed") or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    if j.get("status") != "completed":
+        sys.exit("image job did not complete: %s" % j)
+    print("image    %s" % j["s3_url"])
+
+
+if __name__ == "__main__":
+    main()
