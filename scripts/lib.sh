@@ -64,7 +64,8 @@ render_template() {
     sed -e "s|@SOCKET@|$3/run/api.sock|g" -e "s|@STORAGE_ROOT@|$3/storage|g" \
         -e "s|@ASSETS_BUCKET@|adsmith-assets|g" -e "s|@LISTEN_ADDR@|127.0.0.1:$4|g" \
         -e "s|@localstatedir@/log/adsmith|$3/log|g" -e "s|@NGINX_INCLUDE_DIR@|$3/nginx|g" \
-        -e "s|@RATE_CAMPAIGN@|10r/m|g" -e "s|@RATE_ASSETS@|20r/m|g" -e "s|@RATE_STATUS@|100r/m|g" \
+        -e "s|@RATE_CAMPAIGN@|${ADS_RATE_CAMPAIGN:-10r/m}|g" -e "s|@RATE_ASSETS@|${ADS_RATE_ASSETS:-20r/m}|g" \
+        -e "s|@RATE_STATUS@|${ADS_RATE_STATUS:-100r/m}|g" \
         -e "s|@pkgdatadir@|$PREFIX/share/adsmith|g" "$1" > "$2"
 }
 
@@ -73,7 +74,7 @@ stack_init() {
     local var=$1 port=$2 workers=${3:-4} pgbin
     pgbin=$(pg_bin)
     ensure_user
-    mkdir -p "$var"/run "$var"/log "$var"/storage "$var"/nginx/tmp
+    mkdir -p "$var"/run "$var"/log "$var"/storage "$var"/nginx/tmp "$var"/nginx/extra
     cp /etc/nginx/fastcgi_params "$var/nginx/fastcgi_params"
     if [ ! -f "$var/adsmith.conf" ]; then
         cat > "$var/adsmith.conf" <<CONF
@@ -121,6 +122,7 @@ http {
         listen 127.0.0.1:$port;
         server_name _;
         include $var/nginx/adsmith-locations.conf;
+        include $var/nginx/extra/*.conf;
     }
 }
 NGX

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "auth.h"
 #include "cfg.h"
 #include "log.h"
 #include "util.h"
@@ -221,6 +222,7 @@ static int worker_main(const struct config *cfg, const struct kb *kb, int sock)
     ctx.kb = kb;
     ctx.db = db_open(cfg->database_url, err);
     ctx.store = store_open(cfg, err);
+    ctx.auth_cache = auth_cache_new(cfg->auth_cache_ttl * 1000L);
     if (ctx.db == NULL || ctx.store == NULL) {
         log_error("worker start: %s", err);
         return 1;
@@ -241,6 +243,7 @@ static int worker_main(const struct config *cfg, const struct kb *kb, int sock)
     FCGX_Free(&r, 0);
     db_close(ctx.db);
     store_close(ctx.store);
+    auth_cache_free(ctx.auth_cache);
     return 0;
 }
 

@@ -230,7 +230,7 @@ static int authenticate(struct call *c)
         return 0;
     }
     c->scoped = 1;
-    rc = auth_lookup(c->ctx->db, bearer_key(c->req), c->user, err);
+    rc = auth_lookup(c->ctx->db, c->ctx->auth_cache, bearer_key(c->req), c->user, err);
     if (rc == 1) {
         api_error(c, 401, "unauthorized", NULL, "Missing, unknown or revoked API key");
         api_header(c, "WWW-Authenticate", "Bearer");

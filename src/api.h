@@ -41,11 +41,14 @@ struct api_response {
     char headers[512];           /* extra "Name: value\r\n" lines */
 };
 
+struct auth_cache;
+
 struct api_ctx {
     const struct config *cfg;
     struct db *db;
     struct store *store;
     const struct kb *kb;
+    struct auth_cache *auth_cache;   /* may be NULL */
 };
 
 /* The largest body the route at path may carry (JSON routes 64 KiB, object

@@ -40,7 +40,65 @@ int auth_create(struct db *db, const char *user, char key[AUTH_KEY_LEN + 1], lon
     return DB_OK;
 }
 
-int auth_lookup(struct db *db, const char *key, char user[AUTH_USER_MAX + 1], char *err)
+#define AUTH_CACHE_SLOTS 64
+
+struct auth_cache_entry {
+    char hash[65];
+    char user[AUTH_USER_MAX + 1];
+    double expires_ms;
+};
+
+struct auth_cache {
+    long ttl_ms;
+    unsigned next;
+    struct auth_cache_entry e[AUTH_CACHE_SLOTS];
+};
+
+struct auth_cache *auth_cache_new(long ttl_ms)
+{
+    struct auth_cache *c;
+
+    if (ttl_ms <= 0)
+        return NULL;
+    c = calloc(1, sizeof *c);
+    if (c != NULL)
+        c->ttl_ms = ttl_ms;
+    return c;
+}
+
+void auth_cache_free(struct auth_cache *c)
+{
+    free(c);
+}
+
+static int cache_get(struct auth_cache *c, const char *hash, char *user)
+{
+    double now = ads_now_ms();
+    int i;
+
+    for (i = 0; c != NULL && i < AUTH_CACHE_SLOTS; i++) {
+        if (c->e[i].expires_ms > now && strcmp(c->e[i].hash, hash) == 0) {
+            snprintf(user, AUTH_USER_MAX + 1, "%s", c->e[i].user);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void cache_put(struct auth_cache *c, const char *hash, const char *user)
+{
+    struct auth_cache_entry *e;
+
+    if (c == NULL)
+        return;
+    e = &c->e[c->next++ % AUTH_CACHE_SLOTS];
+    snprintf(e->hash, sizeof e->hash, "%s", hash);
+    snprintf(e->user, sizeof e->user, "%s", user);
+    e->expires_ms = ads_now_ms() + (double)c->ttl_ms;
+}
+
+int auth_lookup(struct db *db, struct auth_cache *cache, const char *key,
+                char user[AUTH_USER_MAX + 1], char *err)
 {
     static const char sql[] =
         "SELECT user_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL";
@@ -52,6 +110,8 @@ int auth_lookup(struct db *db, const char *key, char user[AUTH_USER_MAX + 1], ch
     if (key == NULL || strlen(key) != AUTH_KEY_LEN || strncmp(key, "ads_", 4) != 0)
         return 1;
     ads_sha256_hex(key, strlen(key), hash);
+    if (cache_get(cache, hash, user))
+        return DB_OK;
     rc = db_exec(db, "auth_lookup", sql, 1, vals, &r, NULL, err);
     if (rc != DB_OK)
         return rc;
@@ -61,6 +121,7 @@ int auth_lookup(struct db *db, const char *key, char user[AUTH_USER_MAX + 1], ch
     }
     snprintf(user, AUTH_USER_MAX + 1, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
+    cache_put(cache, hash, user);
     return DB_OK;
 }
 

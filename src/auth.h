@@ -18,9 +18,19 @@ int auth_valid_user(const char *user);
 
 /* Creates a key for user; key receives it (AUTH_KEY_LEN+1 bytes), shown once. */
 int auth_create(struct db *db, const char *user, char key[AUTH_KEY_LEN + 1], long *id, char *err);
+/* A small per-process cache of recently seen keys (by hash) and their
+ * owners, so a request costs one database round trip instead of two. An
+ * entry lives ttl_ms; a revoked key therefore stops working within that
+ * time. Unknown keys are never cached. Owned by its creator
+ * (auth_cache_free); NULL or ttl 0 means no caching. */
+struct auth_cache;
+struct auth_cache *auth_cache_new(long ttl_ms);
+void auth_cache_free(struct auth_cache *c);
+
 /* Finds the owner of an unrevoked key: DB_OK and user filled, 1 when the
- * key is unknown or revoked, or DB_ERROR/DB_UNAVAILABLE. */
-int auth_lookup(struct db *db, const char *key, char user[AUTH_USER_MAX + 1], char *err);
+ * key is unknown or revoked, or DB_ERROR/DB_UNAVAILABLE. cache may be NULL. */
+int auth_lookup(struct db *db, struct auth_cache *cache, const char *key,
+                char user[AUTH_USER_MAX + 1], char *err);
 /* Writes a table of keys (no secrets) to f. */
 int auth_list(struct db *db, FILE *f, char *err);
 /* Revokes by id; 1 when no such active key. */

@@ -31,6 +31,7 @@ static const struct key keys[] = {
     { "listen", K_STR, S(listen), "/run/adsmith/api.sock", 0, 0, NULL, NULL, 0 },
     { "workers", K_INT, S(workers), "4", 1, 256, NULL, NULL, 0 },
     { "auth", K_STR, S(auth), "api_key", 0, 0, "api_key|none", NULL, 0 },
+    { "auth_cache_ttl", K_INT, S(auth_cache_ttl), "5", 0, 300, NULL, NULL, 0 },
     { "storage", K_STR, S(storage), "local", 0, 0, "local", NULL, 0 },
     { "storage_root", K_STR, S(storage_root), "/var/lib/adsmith/storage", 0, 0, NULL, NULL, 0 },
     { "public_base_url", K_STR, S(public_base_url), "http://127.0.0.1:8080", 0, 0, NULL, NULL, 0 },

@@ -17,6 +17,7 @@ struct config {
     char *listen;
     long workers;
     char *auth;               /* "api_key" | "none" */
+    long auth_cache_ttl;      /* seconds a worker trusts a key it has seen */
     char *storage;            /* "local" */
     char *storage_root;
     char *public_base_url;

@@ -11,14 +11,14 @@
 #include <webp/encode.h>
 
 /* Left half colour a, right half colour b. */
-static void fill_split(unsigned char *px, int w, int h, int ch, const unsigned char *a, const unsigned char *b)
+static inline void fill_split(unsigned char *px, int w, int h, int ch, const unsigned char *a, const unsigned char *b)
 {
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             memcpy(px + ((size_t)y * w + x) * ch, x < w / 2 ? a : b, (size_t)ch);
 }
 
-static unsigned char *make_jpeg(int w, int h, const unsigned char *a, const unsigned char *b,
+static inline unsigned char *make_jpeg(int w, int h, const unsigned char *a, const unsigned char *b,
                                 int progressive, int orientation, size_t *len)
 {
     struct jpeg_compress_struct c;
@@ -57,7 +57,7 @@ static unsigned char *make_jpeg(int w, int h, const unsigned char *a, const unsi
 
 struct pngbuf { unsigned char *d; size_t n, cap; };
 
-static void png_w(png_structp p, png_bytep d, png_size_t n)
+static inline void png_w(png_structp p, png_bytep d, png_size_t n)
 {
     struct pngbuf *b = png_get_io_ptr(p);
     if (b->n + n > b->cap) {
@@ -68,10 +68,10 @@ static void png_w(png_structp p, png_bytep d, png_size_t n)
     b->n += n;
 }
 
-static void png_f(png_structp p) { (void)p; }
+static inline void png_f(png_structp p) { (void)p; }
 
 /* bit_depth 8 or 16; palette != 0 makes a palette image; interlace optional. */
-static unsigned char *make_png(int w, int h, const unsigned char *a, const unsigned char *b,
+static inline unsigned char *make_png(int w, int h, const unsigned char *a, const unsigned char *b,
                                int bit_depth, int palette, int interlace, size_t *len)
 {
     png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -121,7 +121,7 @@ static unsigned char *make_png(int w, int h, const unsigned char *a, const unsig
     return out.d;
 }
 
-static unsigned char *make_webp(int w, int h, const unsigned char *a, const unsigned char *b, size_t *len)
+static inline unsigned char *make_webp(int w, int h, const unsigned char *a, const unsigned char *b, size_t *len)
 {
     unsigned char *px = malloc((size_t)w * h * 4), *out = NULL;
     unsigned char a4[4] = { a[0], a[1], a[2], 255 }, b4[4] = { b[0], b[1], b[2], 255 };
