@@ -276,7 +276,9 @@ static int decode_png(const void *data, size_t len, long max_pixels, int max_sid
     png_structp png;
     png_infop info;
     struct grid g;
-    unsigned char *row = NULL;
+    unsigned char *volatile row = NULL;   /* these three are freed after a longjmp */
+    unsigned char *volatile full = NULL;
+    png_bytep *volatile rows = NULL;
     png_uint_32 w, h, y;
     int passes, pass, ctype;
 
@@ -293,6 +295,8 @@ static int decode_png(const void *data, size_t len, long max_pixels, int max_sid
         png_destroy_read_struct(&png, &info, NULL);
         grid_drop(&g);
         free(row);
+        free(full);
+        free(rows);
         return -1;
     }
     png_set_read_fn(png, &src, png_read_mem);
@@ -322,8 +326,8 @@ static int decode_png(const void *data, size_t len, long max_pixels, int max_sid
     if (passes > 1) {
         /* Interlaced: the last pass completes each row; earlier passes
          * need the row's previous state, so keep one full image. */
-        unsigned char *full = malloc((size_t)w * h * 4);
-        png_bytep *rows = malloc(sizeof *rows * h);
+        full = malloc((size_t)w * h * 4);
+        rows = malloc(sizeof *rows * h);
         if (full == NULL || rows == NULL) {
             free(full);
             free(rows);
@@ -340,6 +344,8 @@ static int decode_png(const void *data, size_t len, long max_pixels, int max_sid
             grid_row(&g, (int)y, rows[y], 4);
         free(full);
         free(rows);
+        full = NULL;
+        rows = NULL;
     } else {
         for (pass = 0; pass < passes; pass++)
             for (y = 0; y < h; y++) {

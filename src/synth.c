@@ -361,23 +361,26 @@ static json_object *calendar(const struct synth_input *in, int weeks, int ppw, c
 
     for (w = 1; w <= weeks; w++) {
         json_object *week = json_object_new_object(), *posts = json_object_new_array();
-        const char *phase, *focus;
+        const char *phase, *focus, *angle;
         char key[16];
         int p;
         double pos = weeks == 1 ? 0.5 : (double)(w - 1) / (weeks - 1);
 
         if (pos < 0.25)
-            phase = "Awareness", focus = "introduce the product and its main benefit";
+            phase = "Awareness", focus = "introduce the product and its main benefit", angle = "first look at";
         else if (pos < 0.6)
-            phase = "Consideration", focus = "show features in use, answer objections, creator reviews";
+            phase = "Consideration", focus = "show features in use, answer objections, creator reviews",
+            angle = "in-use demo of";
         else if (pos < 0.9)
-            phase = "Conversion", focus = "offers, social proof and clear calls to action";
+            phase = "Conversion", focus = "offers, social proof and clear calls to action",
+            angle = "offer and customer proof for";
         else
-            phase = "Retention", focus = "thank customers, share user content, invite reviews";
+            phase = "Retention", focus = "thank customers, share user content, invite reviews",
+            angle = "customer story with";
         for (p = 0; p < ppw; p++) {
             const char *pl = platforms[(size_t)(p + w) % np];
-            json_object_array_add(posts, jprintf("%s: %s post about %s (%s)", pl, style_for(pl)->format, name,
-                                                 feature(in, (size_t)p % 3, "its design")));
+            json_object_array_add(posts, jprintf("%s (%s): %s %s, featuring %s", pl, style_for(pl)->format, angle, name,
+                                                 feature(in, (size_t)(p + w) % 3, "its design")));
         }
         json_object_object_add(week, "phase", jstr(phase));
         json_object_object_add(week, "focus", jstr(focus));
@@ -417,7 +420,7 @@ static json_object *adaptations(const struct synth_input *in, const char **platf
 }
 
 struct estimates {
-    double impressions, reach, views, engagement, shares, followers, conversion;
+    double impressions, reach, views, engagement, shares, followers, conversion, spread;
 };
 
 static void estimate(const struct synth_input *in, double usd, size_t np, struct estimates *e)
@@ -427,8 +430,9 @@ static void estimate(const struct synth_input *in, double usd, size_t np, struct
     const char *income = str_of(in->objectives, "income_level");
     double spread = 1.0 + 0.1 * (double)(nm > 0 ? nm - 1 : 0);
 
+    e->spread = spread > 2.0 ? 2.0 : spread;
     e->impressions = usd / 8.0 * 1000.0;
-    e->reach = e->impressions / 2.5 * (spread > 2.0 ? 2.0 : spread);
+    e->reach = e->impressions / 2.5 * e->spread;
     e->views = e->impressions * 0.35;
     e->engagement = fmin(0.05, 0.02 + 0.004 * (double)np);
     e->shares = e->views * e->engagement * 0.15;
@@ -445,14 +449,16 @@ static json_object *analytics(const struct estimates *e)
     json_object *a = json_object_new_object();
 
     json_object_object_add(a, "estimatedReach", json_object_new_int64((int64_t)e->reach));
-    json_object_object_add(a, "reachChange", jprintf("+%.1f%%", e->reach / fmax(e->impressions, 1) * 10.0));
-    json_object_object_add(a, "engagementChange", jprintf("+%.1f%%", e->engagement * 100.0));
+    json_object_object_add(a, "reachChange", jprintf("+%.1f%%", (e->spread - 1.0) * 100.0));
+    json_object_object_add(a, "engagementChange", jprintf("+%.1f%%", (e->engagement - 0.02) / 0.02 * 100.0));
     json_object_object_add(a, "conversionRate", jprintf("%.1f%%", e->conversion * 100.0));
     json_object_object_add(a, "estimatedViews", json_object_new_int64((int64_t)e->views));
     json_object_object_add(a, "projectedShares", json_object_new_int64((int64_t)e->shares));
     json_object_object_add(a, "newFollowers", json_object_new_int64((int64_t)e->followers));
     json_object_object_add(a, "is_estimate", json_object_new_boolean(1));
-    json_object_object_add(a, "method", jstr("Estimates from budget, markets and platforms (CPM 8 USD, frequency 2.5); not measured results."));
+    json_object_object_add(a, "method", jstr("Estimates from budget, markets and platforms (CPM 8 USD, frequency 2.5), not measured results. "
+                                             "reachChange: reach gained by spreading over several markets against one; "
+                                             "engagementChange: expected engagement rate against a 2% single-platform baseline."));
     return a;
 }
 
@@ -473,7 +479,7 @@ static json_object *assets(const struct synth_input *in, int weeks)
         snprintf(palette, sizeof palette, "%s palette taken from the product photo", c1);
     else
         snprintf(palette, sizeof palette, "clean neutral palette");
-    json_object_array_add(prompts, jprintf("Studio product shot of %s, a %s, on a seamless background, %s, soft diffused light, high detail", name, cat, palette));
+    json_object_array_add(prompts, jprintf("Studio product shot of %s (%s), on a seamless background, %s, soft diffused light, high detail", name, cat, palette));
     json_object_array_add(prompts, jprintf("Lifestyle photo of %s using %s at home, natural window light, %s, candid and warm", aud[0] ? aud : "a customer", name, palette));
     json_object_array_add(prompts, jprintf("Flat lay of %s with complementary %s accessories, top-down view, %s, minimal styling", name, cat, palette));
     json_object_array_add(prompts, jprintf("Close-up detail of %s highlighting %s, shallow depth of field, %s", name, feature(in, 0, "its finish"), palette));
@@ -507,9 +513,9 @@ static json_object *assets(const struct synth_input *in, int weeks)
     json_object_array_add(pts, jprintf("The problem %s solves for %s", name, aud[0] ? aud : "customers"));
     json_object_array_add(pts, jprintf("Feature deep-dive: %s", feature(in, 0, "design")));
     json_object_array_add(pts, jprintf("Feature deep-dive: %s", feature(in, 1, "quality")));
-    json_object_array_add(pts, jprintf("How to choose a %s: a buyer's checklist", cat));
+    json_object_array_add(pts, jprintf("Choosing in %s: a buyer's checklist", cat));
     json_object_array_add(pts, jprintf("Getting started and care tips"));
-    json_object_object_add(b, "title", jprintf("%s: a complete guide to getting the most from your %s", name, cat));
+    json_object_object_add(b, "title", jprintf("%s: a complete guide to getting the most from it", name));
     json_object_object_add(b, "introduction", jprintf("%s A %d-week campaign accompanies this guide.", str_of(in->product_info, "description"), weeks));
     json_object_object_add(b, "points", pts);
     json_object_array_add(blogs, b);
@@ -652,7 +658,7 @@ json_object *synth_campaign(const struct synth_input *in, json_object *warnings)
     json_object_object_add(c, "generated_assets", assets(in, weeks));
     json_object_object_add(c, "related_youtube_videos", in->videos ? json_object_get(in->videos) : json_object_new_array());
     json_object_object_add(rec, "primary_platforms", prim);
-    json_object_object_add(rec, "rationale", jprintf("%s lead in the chosen markets' platform mix%s; formats are adapted per platform.",
+    json_object_object_add(rec, "rationale", jprintf("%s leads the chosen markets' platform mix%s; formats are adapted per platform.",
                                                      platforms[0], arr_len(arr_of(in->objectives, "platform_preferences")) ? " and match the stated preferences" : ""));
     json_object_object_add(c, "platform_recommendations", rec);
     json_object_object_add(c, "market_insights", market_insights(in));

@@ -13,6 +13,8 @@
  *   shares      = views * engagement * 0.15
  *   followers   = reach * 0.004
  *   conversion  = 1.2%, +0.6% for a sales goal, +0.2% for a high income level
+ *   reachChange      = reach gained by the market spread, against one market
+ *   engagementChange = engagement rate against a 2% single-platform baseline
  * A budget that cannot be read counts as 2,000 USD and is named in warnings.
  *
  * Returned objects are owned by the caller (json_object_put).

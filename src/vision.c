@@ -211,9 +211,10 @@ static void add_colors(json_object *res, json_object *labels, struct cluster *cl
     }
     for (i = 0; i < n; i++) {
         char hex[8];
-        json_object *c = json_object_new_object();
+        json_object *c;
         if (share[i] < 2.0)
             continue;
+        c = json_object_new_object();
         snprintf(hex, sizeof hex, "#%02x%02x%02x", (int)(rgb[i][0] + 0.5), (int)(rgb[i][1] + 0.5), (int)(rgb[i][2] + 0.5));
         json_object_object_add(c, "name", json_object_new_string(names[i]));
         json_object_object_add(c, "hex", json_object_new_string(hex));

@@ -119,6 +119,36 @@ int main(void)
     json_object_put(c);
     json_object_put(b);
     json_object_put(w);
+
+    /* Every market of the knowledge base gives a complete, well-typed plan. */
+    {
+        static const char *const markets[] = { "North America", "Latin America", "Europe", "UK", "DACH", "France",
+                                                "Nordics", "Middle East", "Africa", "Nigeria", "Kenya", "South Africa",
+                                                "India", "China", "Japan", "South Korea", "Southeast Asia", "Australia", NULL };
+        static const char *const sections[] = { "product", "content_ideas", "campaigns", "generated_assets",
+                                                "related_youtube_videos", "platform_recommendations",
+                                                "market_insights", "analytics", "recommendations", NULL };
+        for (const char *const *m = markets; *m != NULL; m++) {
+            char list[128];
+            json_object *ww = json_object_new_array(), *cc;
+            int complete = 1;
+            snprintf(list, sizeof list, "[\"%s\"]", *m);
+            b = brief(list, "{\"target_audience\":\"young professionals\",\"campaign_duration\":\"2 months\","
+                            "\"primary_goal\":\"brand awareness\",\"budget\":\"15000 EUR\"}");
+            cc = run(kb, b, ww);
+            for (const char *const *sec = sections; *sec != NULL; sec++)
+                complete &= get(cc, *sec) != NULL;
+            complete &= is_arr(get(get(cc, "market_insights"), "cultural_considerations"), 2);
+            complete &= json_object_array_length(ww) == 0;      /* a known market, nothing assumed */
+            complete &= get(get(json_object_array_get_idx(get(cc, "campaigns"), 0), "calendar"), "Week 9") != NULL;
+            if (!complete)
+                fprintf(stderr, "incomplete plan for %s\n", *m);
+            CHECK(complete);
+            json_object_put(cc);
+            json_object_put(ww);
+            json_object_put(b);
+        }
+    }
     kb_free(kb);
     return unit_done("synth");
 }
