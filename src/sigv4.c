@@ -59,7 +59,8 @@ static void normalize_path(struct buf *out, const char *path)
     const char *p = path;
     size_t starts[256];
     size_t depth = 0;
-    int trailing = 0;
+    size_t plen = strlen(path);
+    int trailing = plen > 1 && path[plen - 1] == '/';
 
     buf_addc(out, '/');
     while (*p != '\0') {
@@ -71,7 +72,6 @@ static void normalize_path(struct buf *out, const char *path)
         end = strchr(seg, '/');
         len = end ? (size_t)(end - seg) : strlen(seg);
         p = seg + len;
-        trailing = (end != NULL);
         if (len == 0 || (len == 1 && seg[0] == '.'))
             continue;
         if (len == 2 && seg[0] == '.' && seg[1] == '.') {
@@ -91,8 +91,20 @@ static void normalize_path(struct buf *out, const char *path)
         out->data[out->len] = '\0';
 }
 
-static void canonical_uri(struct buf *b, const char *path, const char *service)
+static void canonical_uri(struct buf *b, const char *path, const char *raw_path, const char *service)
 {
+    if (raw_path != NULL) {
+        struct buf norm;
+        if (strcmp(service, "s3") == 0) {
+            buf_adds(b, raw_path[0] ? raw_path : "/");
+            return;
+        }
+        buf_init(&norm);
+        normalize_path(&norm, raw_path);
+        sigv4_uri_encode(b, norm.data ? norm.data : "/", norm.len ? norm.len : 1, 1);
+        buf_free(&norm);
+        return;
+    }
     if (strcmp(service, "s3") == 0) {
         sigv4_uri_encode(b, path, strlen(path), 1);
         return;
@@ -220,7 +232,7 @@ int sigv4_canonical_request(const struct sigv4_request *req, const char *service
     buf_init(&sh);
     buf_adds(&b, req->method);
     buf_addc(&b, '\n');
-    canonical_uri(&b, req->path, service);
+    canonical_uri(&b, req->path, req->raw_path, service);
     buf_addc(&b, '\n');
     if (canonical_query(&b, req->query, req->nquery) != 0)
         b.oom = 1;

@@ -36,6 +36,10 @@ struct sigv4_pair {
 struct sigv4_request {
     const char *method;
     const char *path;            /* decoded, starts with '/' */
+    /* Optional: the path exactly as on the wire (already encoded). When set
+     * it is used instead of path: S3 signs it as it is, other services
+     * normalise it and encode it once more. */
+    const char *raw_path;
     const struct sigv4_pair *query;    /* decoded */
     size_t nquery;
     const struct sigv4_pair *headers;  /* must include host */
