@@ -4,12 +4,15 @@
  *   apikey create --user USER           create a key (printed once)
  *   apikey list | apikey revoke ID
  *   config check                        validate the configuration
+ *   storage check                       put/head/get/delete round trip on the store
+ *   presign --method PUT|GET --bucket B --key K [...]   print a presigned S3 URL
  */
 #include <config.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "cfg.h"
@@ -27,7 +30,11 @@ static int usage(void)
             "  apikey create --user USER     create an API key; it is printed once\n"
             "  apikey list                   list keys (no secrets)\n"
             "  apikey revoke ID              revoke a key\n"
-            "  config check                  validate the configuration and print it\n");
+            "  config check                  validate the configuration and print it\n"
+            "  storage check                 put/head/get/delete round trip on the configured store\n"
+            "  presign --method PUT|GET --bucket B --key K [--content-type T] [--expires SECONDS]\n"
+            "          [--date YYYYMMDDTHHMMSSZ] [--endpoint URL] [--region R] [--path-style]\n"
+            "                                print a presigned S3 URL (credentials from AWS_* variables)\n");
     return 2;
 }
 
@@ -104,6 +111,115 @@ static int cmd_config_check(struct config *cfg)
     return 0;
 }
 
+static int cmd_storage_check(struct config *cfg)
+{
+    static const char payload[] = "adsmith storage check\n";
+    struct store *s;
+    struct store_info info;
+    char err[ADS_ERRSZ], key[128], id[37];
+    char *data = NULL;
+    size_t len = 0;
+    int rc;
+
+    s = store_open(cfg, err);
+    if (s == NULL)
+        return fail("storage", err);
+    ads_uuid4(id);
+    snprintf(key, sizeof key, "adsmith-check/%s.txt", id);
+    printf("store: %s, bucket %s, key %s\n", cfg->storage, cfg->uploads_bucket, key);
+    rc = store_put(s, cfg->uploads_bucket, key, payload, sizeof payload - 1, "text/plain", err);
+    printf("put:    %s%s\n", rc == STORE_OK ? "ok" : "FAILED: ", rc == STORE_OK ? "" : err);
+    if (rc == STORE_OK) {
+        rc = store_head(s, cfg->uploads_bucket, key, &info, err);
+        if (rc == STORE_OK && info.size != (long long)(sizeof payload - 1)) {
+            snprintf(err, ADS_ERRSZ, "size %lld, expected %zu", info.size, sizeof payload - 1);
+            rc = STORE_ERR;
+        }
+        printf("head:   %s%s\n", rc == STORE_OK ? "ok" : "FAILED: ", rc == STORE_OK ? "" : rc == STORE_NOT_FOUND ? "not found" : err);
+    }
+    if (rc == STORE_OK) {
+        rc = store_get(s, cfg->uploads_bucket, key, 4096, &data, &len, err);
+        if (rc == STORE_OK && (len != sizeof payload - 1 || memcmp(data, payload, len) != 0)) {
+            snprintf(err, ADS_ERRSZ, "content differs");
+            rc = STORE_ERR;
+        }
+        printf("get:    %s%s\n", rc == STORE_OK ? "ok" : "FAILED: ", rc == STORE_OK ? "" : err);
+        free(data);
+    }
+    if (rc == STORE_OK) {
+        rc = store_delete(s, cfg->uploads_bucket, key, err);
+        if (rc == STORE_OK && store_head(s, cfg->uploads_bucket, key, &info, err) != STORE_NOT_FOUND) {
+            snprintf(err, ADS_ERRSZ, "object still there after delete");
+            rc = STORE_ERR;
+        }
+        printf("delete: %s%s\n", rc == STORE_OK ? "ok" : "FAILED: ", rc == STORE_OK ? "" : err);
+    }
+    store_close(s);
+    printf(rc == STORE_OK ? "storage ok\n" : "storage check failed\n");
+    return rc == STORE_OK ? 0 : 1;
+}
+
+/* Options come from the command line; credentials from the environment
+ * (AWS_* or ADSMITH_S3_*), like aws s3 presign. */
+static int cmd_presign(struct config *cfg, int argc, char **argv)
+{
+    const char *method = NULL, *bucket = NULL, *key = NULL, *ctype = NULL, *date = NULL;
+    long expires = 3600;
+    time_t when = time(NULL);
+    char err[ADS_ERRSZ];
+    struct store *s;
+    char *url;
+    int i;
+
+    free(cfg->storage);
+    cfg->storage = strdup("s3");
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--path-style") == 0) {
+            free(cfg->s3_path_style);
+            cfg->s3_path_style = strdup("yes");
+            continue;
+        }
+        if (v == NULL)
+            return usage();
+        i++;
+        if (strcmp(a, "--method") == 0)
+            method = v;
+        else if (strcmp(a, "--bucket") == 0)
+            bucket = v;
+        else if (strcmp(a, "--key") == 0)
+            key = v;
+        else if (strcmp(a, "--content-type") == 0)
+            ctype = v;
+        else if (strcmp(a, "--date") == 0)
+            date = v;
+        else if (strcmp(a, "--expires") == 0 && ads_parse_long(v, 1, 604800, &expires) == 0)
+            continue;
+        else if (strcmp(a, "--endpoint") == 0) {
+            free(cfg->s3_endpoint);
+            cfg->s3_endpoint = strdup(v);
+        } else if (strcmp(a, "--region") == 0) {
+            free(cfg->s3_region);
+            cfg->s3_region = strdup(v);
+        } else
+            return usage();
+    }
+    if (method == NULL || bucket == NULL || key == NULL || (strcmp(method, "PUT") != 0 && strcmp(method, "GET") != 0))
+        return usage();
+    if (date != NULL && ads_parse_amzdate(date, &when) != 0)
+        return fail("presign", "--date must be YYYYMMDDTHHMMSSZ");
+    s = store_open(cfg, err);
+    if (s == NULL)
+        return fail("presign", err);
+    url = store_presign(s, method, bucket, key, ctype, expires, when, err);
+    store_close(s);
+    if (url == NULL)
+        return fail("presign", err);
+    printf("%s\n", url);
+    free(url);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg;
@@ -121,6 +237,16 @@ int main(int argc, char **argv)
     if (cfg_load(&cfg, cfg_path(path), err) != 0) {
         fprintf(stderr, "adsmithctl: %s\n", err);
         return 1;
+    }
+    if (strcmp(argv[i], "storage") == 0) {
+        rc = (i + 1 < argc && strcmp(argv[i + 1], "check") == 0) ? cmd_storage_check(&cfg) : usage();
+        cfg_free(&cfg);
+        return rc;
+    }
+    if (strcmp(argv[i], "presign") == 0) {
+        rc = cmd_presign(&cfg, argc - i - 1, argv + i + 1);
+        cfg_free(&cfg);
+        return rc;
     }
     if (strcmp(argv[i], "config") == 0) {
         rc = (i + 1 < argc && strcmp(argv[i + 1], "check") == 0) ? cmd_config_check(&cfg) : usage();

@@ -18,7 +18,7 @@ struct config {
     long workers;
     char *auth;               /* "api_key" | "none" */
     long auth_cache_ttl;      /* seconds a worker trusts a key it has seen */
-    char *storage;            /* "local" */
+    char *storage;            /* "local" | "s3" */
     char *storage_root;
     char *public_base_url;
     char *uploads_bucket;
@@ -28,6 +28,12 @@ struct config {
     char *s3_secret_access_key;
     char *s3_session_token;
     char *s3_region;
+    char *s3_endpoint;        /* "" = https://s3.{region}.amazonaws.com */
+    char *s3_path_style;      /* "yes" | "no" */
+    long s3_connect_timeout_ms;
+    long s3_timeout_ms;
+    long s3_retries;
+    char *assets_public_url;  /* "" = the object's own URL */
     char *text_provider;      /* "builtin" */
     char *vision_provider;    /* "builtin" */
     char *video_provider;     /* "none" */

@@ -595,6 +595,7 @@ int sigv4_verify_presigned(const struct sigv4_creds *c, const char *method,
     int rc = -1;
 
     memset(&rq, 0, sizeof rq);
+    memset(&r, 0, sizeof r);
     buf_init(&path);
     if (parse_query(&rq, raw_query, err) != 0 || verify_fields(c, &rq, now, err) != 0)
         goto out;

@@ -44,6 +44,10 @@ int store_get(struct store *s, const char *bucket, const char *key, size_t maxby
               char **data, size_t *len, char *err);
 int store_delete(struct store *s, const char *bucket, const char *key, char *err);
 
+/* Presigned URL for method (PUT requires content_type to be sent as signed;
+ * the local driver presigns PUT only). */
+char *store_presign(struct store *s, const char *method, const char *bucket, const char *key,
+                    const char *content_type, long expires, time_t now, char *err);
 /* Presigned PUT URL that requires the given Content-Type. */
 char *store_presign_put(struct store *s, const char *bucket, const char *key,
                         const char *content_type, long expires, time_t now, char *err);

@@ -1,5 +1,5 @@
 /* The local object store: a directory tree, written atomically. */
-#include "store.h"
+#include "store_int.h"
 #include "buf.h"
 #include "sigv4.h"
 #include "util.h"
@@ -12,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct store {
+struct local_store {
+    struct store base;
     char *root;
     char *base_url;       /* public_base_url without a trailing '/' */
     char *host;           /* host[:port] of base_url, signed into URLs */
@@ -27,16 +28,14 @@ static char *dup_or_empty(const char *s)
     return strdup(s != NULL ? s : "");
 }
 
-struct store *store_open(const struct config *cfg, char *err)
+static const struct store_ops local_ops;
+
+struct store *store_local_open(const struct config *cfg, char *err)
 {
-    struct store *s;
+    struct local_store *s;
     const char *h;
     size_t n;
 
-    if (strcmp(cfg->storage, "local") != 0) {
-        ads_errf(err, "storage driver '%s' is not available", cfg->storage);
-        return NULL;
-    }
     if (cfg->s3_access_key_id[0] == '\0' || cfg->s3_secret_access_key[0] == '\0') {
         ads_errf(err, "storage = local signs upload URLs: set s3_access_key_id and s3_secret_access_key");
         return NULL;
@@ -46,6 +45,7 @@ struct store *store_open(const struct config *cfg, char *err)
         ads_errf(err, "out of memory");
         return NULL;
     }
+    s->base.ops = &local_ops;
     s->root = strdup(cfg->storage_root);
     s->base_url = strdup(cfg->public_base_url);
     h = strstr(cfg->public_base_url, "://") + 3;
@@ -57,20 +57,25 @@ struct store *store_open(const struct config *cfg, char *err)
     s->region = dup_or_empty(cfg->s3_region);
     if (!s->root || !s->base_url || !s->host || !s->access_key || !s->secret_key ||
         !s->session_token || !s->region) {
-        store_close(s);
+        store_close(&s->base);
         ads_errf(err, "out of memory");
         return NULL;
     }
     n = strlen(s->base_url);
     while (n > 0 && s->base_url[n - 1] == '/')
         s->base_url[--n] = '\0';
-    return s;
+    return &s->base;
 }
 
-void store_close(struct store *s)
+int store_is_local(const struct store *s)
 {
-    if (s == NULL)
-        return;
+    return s != NULL && s->ops == &local_ops;
+}
+
+static void local_close(struct store *base)
+{
+    struct local_store *s = (struct local_store *)base;
+
     free(s->root);
     free(s->base_url);
     free(s->host);
@@ -81,43 +86,7 @@ void store_close(struct store *s)
     free(s);
 }
 
-int store_valid_bucket(const char *bucket)
-{
-    return bucket != NULL && bucket[0] != '.' && ads_all_chars(bucket, 3, 63, "-.");
-}
-
-int store_valid_key(const char *key)
-{
-    const char *p = key;
-    size_t total;
-
-    if (key == NULL)
-        return 0;
-    total = strlen(key);
-    if (total == 0 || total > 1024)
-        return 0;
-    while (*p != '\0') {
-        size_t len = strcspn(p, "/");
-        size_t i;
-        if (len == 0 || p[0] == '.')
-            return 0;
-        for (i = 0; i < len; i++) {
-            unsigned char c = (unsigned char)p[i];
-            if (!(c < 128 && (c == '-' || c == '_' || c == '.' ||
-                              (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))))
-                return 0;
-        }
-        p += len;
-        if (*p == '/') {
-            p++;
-            if (*p == '\0')
-                return 0;
-        }
-    }
-    return 1;
-}
-
-static int object_path(const struct store *s, const char *bucket, const char *key,
+static int object_path(const struct local_store *s, const char *bucket, const char *key,
                        char *out, size_t outsz, char *err)
 {
     if (!store_valid_bucket(bucket) || !store_valid_key(key)) {
@@ -132,7 +101,7 @@ static int object_path(const struct store *s, const char *bucket, const char *ke
 }
 
 /* The content type lives beside the tree, out of the publicly served part. */
-static int meta_path(const struct store *s, const char *bucket, const char *key, char *out, size_t outsz)
+static int meta_path(const struct local_store *s, const char *bucket, const char *key, char *out, size_t outsz)
 {
     return (size_t)snprintf(out, outsz, "%s/.meta/%s/%s", s->root, bucket, key) < outsz ? 0 : -1;
 }
@@ -228,9 +197,10 @@ static int write_atomic(const char *path, const void *data, size_t len, char *er
     return 0;
 }
 
-int store_put(struct store *s, const char *bucket, const char *key,
-              const void *data, size_t len, const char *content_type, char *err)
+static int local_put(struct store *base, const char *bucket, const char *key,
+                     const void *data, size_t len, const char *content_type, char *err)
 {
+    struct local_store *s = (struct local_store *)base;
     char path[4096], mpath[4096];
 
     if (object_path(s, bucket, key, path, sizeof path, err) != 0)
@@ -257,9 +227,10 @@ static void type_from_ext(const char *key, char *out, size_t outsz)
     snprintf(out, outsz, "%s", t);
 }
 
-int store_head(struct store *s, const char *bucket, const char *key,
-               struct store_info *info, char *err)
+static int local_head(struct store *base, const char *bucket, const char *key,
+                      struct store_info *info, char *err)
 {
+    struct local_store *s = (struct local_store *)base;
     char path[4096], mpath[4096];
     struct stat st;
     int fd;
@@ -288,9 +259,10 @@ int store_head(struct store *s, const char *bucket, const char *key,
     return STORE_OK;
 }
 
-int store_get(struct store *s, const char *bucket, const char *key, size_t maxbytes,
-              char **data, size_t *len, char *err)
+static int local_get(struct store *base, const char *bucket, const char *key, size_t maxbytes,
+                     char **data, size_t *len, char *err)
 {
+    struct local_store *s = (struct local_store *)base;
     char path[4096];
 
     if (object_path(s, bucket, key, path, sizeof path, err) != 0)
@@ -300,8 +272,9 @@ int store_get(struct store *s, const char *bucket, const char *key, size_t maxby
     return ads_read_file(path, maxbytes, data, len, err) == 0 ? STORE_OK : STORE_ERR;
 }
 
-int store_delete(struct store *s, const char *bucket, const char *key, char *err)
+static int local_del(struct store *base, const char *bucket, const char *key, char *err)
 {
+    struct local_store *s = (struct local_store *)base;
     char path[4096], mpath[4096];
 
     if (object_path(s, bucket, key, path, sizeof path, err) != 0)
@@ -315,7 +288,7 @@ int store_delete(struct store *s, const char *bucket, const char *key, char *err
     return STORE_OK;
 }
 
-static void creds_of(const struct store *s, struct sigv4_creds *c)
+static void creds_of(const struct local_store *s, struct sigv4_creds *c)
 {
     c->access_key = s->access_key;
     c->secret_key = s->secret_key;
@@ -324,9 +297,10 @@ static void creds_of(const struct store *s, struct sigv4_creds *c)
     c->service = "s3";
 }
 
-char *store_presign_put(struct store *s, const char *bucket, const char *key,
-                        const char *content_type, long expires, time_t now, char *err)
+static char *local_presign(struct store *base, const char *method, const char *bucket, const char *key,
+                           const char *content_type, long expires, time_t now, char *err)
 {
+    struct local_store *s = (struct local_store *)base;
     struct sigv4_creds c;
     struct sigv4_pair hdrs[2] = { { "content-type", content_type }, { "host", s->host } };
     struct sigv4_request r;
@@ -334,8 +308,8 @@ char *store_presign_put(struct store *s, const char *bucket, const char *key,
     char *q;
     struct buf url;
 
-    if (!store_valid_bucket(bucket) || !store_valid_key(key)) {
-        ads_errf(err, "invalid bucket or key");
+    if (strcmp(method, "PUT") != 0) {
+        ads_errf(err, "the local store presigns uploads (PUT) only");
         return NULL;
     }
     snprintf(path, sizeof path, "/objects/%s/%s", bucket, key);
@@ -360,8 +334,9 @@ char *store_presign_put(struct store *s, const char *bucket, const char *key,
     return buf_steal(&url);
 }
 
-char *store_public_url(struct store *s, const char *bucket, const char *key)
+static char *local_public_url(struct store *base, const char *bucket, const char *key)
 {
+    struct local_store *s = (struct local_store *)base;
     struct buf url;
 
     buf_init(&url);
@@ -373,16 +348,21 @@ char *store_public_url(struct store *s, const char *bucket, const char *key)
     return buf_steal(&url);
 }
 
-int store_verify_put(struct store *s, const char *raw_path, const char *raw_query,
+int store_verify_put(struct store *base, const char *raw_path, const char *raw_query,
                      const struct sigv4_pair *headers, size_t nheaders, time_t now,
                      char *bucket, size_t bucketsz, char *key, size_t keysz, char *err)
 {
     static const char *const required[] = { "content-type", NULL };
+    struct local_store *s = (struct local_store *)base;
     struct sigv4_creds c;
     struct buf dec;
     const char *rest, *slash;
     int rc = -1;
 
+    if (!store_is_local(base)) {
+        ads_errf(err, "uploads go to the object store directly");
+        return -1;
+    }
     if (strncmp(raw_path, "/objects/", 9) != 0) {
         ads_errf(err, "not an object path");
         return -1;
@@ -412,3 +392,7 @@ out:
     buf_free(&dec);
     return rc;
 }
+
+static const struct store_ops local_ops = {
+    local_put, local_head, local_get, local_del, local_presign, local_public_url, local_close,
+};

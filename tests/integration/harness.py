@@ -28,6 +28,15 @@ def test(fn):
     return fn
 
 
+def test_if(condition):
+    """Registers the test only where it applies (e.g. one storage driver)."""
+    def register(fn):
+        if condition:
+            _tests.append(fn)
+        return fn
+    return register
+
+
 def new_source():
     """A fresh loopback source address: its own rate-limit bucket."""
     _src_counter[0] += 1
@@ -88,9 +97,9 @@ def post(path, body, **kw):
     return request("POST", path, body=body, **kw)
 
 
-def ctl(*args):
+def ctl(*args, env_extra=None):
     """Runs adsmithctl against the stack; returns (code, stdout, stderr)."""
-    env = dict(os.environ, ADSMITH_CONFIG=os.path.join(VAR, "adsmith.conf"))
+    env = dict(os.environ, ADSMITH_CONFIG=os.path.join(VAR, "adsmith.conf"), **(env_extra or {}))
     p = subprocess.run(RUNAS + [os.path.join(PREFIX, "bin", "adsmithctl")] + list(args),
                        capture_output=True, text=True, env=env)
     return p.returncode, p.stdout, p.stderr

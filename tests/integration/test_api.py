@@ -19,7 +19,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BASE, VAR, RUNAS, config_value, ctl, expect, expect_error, get, new_source,  # noqa: E402
-                     post, request, run, sql, test, wait_until)
+                     post, request, run, sql, test, test_if, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 BOB = os.environ["ADS_KEY_BOB"]
@@ -28,6 +28,8 @@ ROOT = os.environ["ADS_ROOT"]
 PGBIN = os.environ["ADS_PGBIN"]
 PHOTO = os.path.join(ROOT, "data", "sample-product.png")
 UPLOADS = "adsmith-uploads"
+STORAGE = os.environ.get("ADS_STORAGE", "local")
+S3_URL = os.environ.get("ADS_S3_URL", "")
 
 BRIEF = {
     "product_info": {"name": "Aurora Desk Lamp",
@@ -78,6 +80,35 @@ def brief_with(upload_id=None, **changes):
 
 def count(table):
     return int(sql("SELECT count(*) FROM %s" % table))
+
+
+def stored_object(bucket, key):
+    """(size, sha256) of an object as the store holds it, or None."""
+    if STORAGE == "local":
+        path = os.path.join(VAR, "storage", bucket, key)
+        if not os.path.exists(path):
+            return None
+        data = open(path, "rb").read()
+        return len(data), hashlib.sha256(data).hexdigest()
+    r = request("GET", None, url=S3_URL + "/_emu/object?" + urllib.parse.urlencode({"bucket": bucket, "key": key}))
+    if r.status == 404:
+        return None
+    j = r.json()
+    return j["size"], j["sha256"]
+
+
+def expect_upload_refused(r, why=None):
+    """The local store answers JSON; S3 (the emulator) answers S3's XML."""
+    if STORAGE == "local":
+        j = expect_error(r, 403, "access_denied")
+        expect(why is None or why in j["error"], j["error"])
+    else:
+        expect(r.status == 403 and b"<Error>" in r.body, "%d %r" % (r.status, r.body[:200]))
+        expect(why is None or why.encode() in r.body, r.body[:200])
+
+
+def s3_fail(count, status=503):
+    request("POST", None, url="%s/_emu/fail?count=%d&status=%d" % (S3_URL, count, status))
 
 
 # ---------------------------------------------------------------- health, routing, auth
@@ -174,8 +205,8 @@ def presigned_upload_then_status_completed():
     expect(j["status"] == "completed" and j["uploadId"] == p["upload_id"], j)
     expect(j["size"] == os.path.getsize(PHOTO) and j["content_type"] == "image/png")
     expect(j["s3_key"] == p["s3_key"] == j["imageKey"] and j["s3_bucket"] == UPLOADS and j["last_modified"])
-    stored = os.path.join(VAR, "storage", UPLOADS, p["s3_key"])
-    expect(open(stored, "rb").read() == open(PHOTO, "rb").read(), "stored bytes differ")
+    photo = open(PHOTO, "rb").read()
+    expect(stored_object(UPLOADS, p["s3_key"]) == (len(photo), hashlib.sha256(photo).hexdigest()), "stored bytes differ")
 
 
 @test
@@ -199,28 +230,34 @@ def tampered_and_wrong_type_uploads_are_refused_and_write_nothing():
     data = open(PHOTO, "rb").read()
     bad_sig = _tamper(p["upload_url"], "X-Amz-Signature", lambda v: ("0" if v[0] != "0" else "1") + v[1:])
     r = request("PUT", None, url=bad_sig, body=data, headers={"Content-Type": "image/png"})
-    expect_error(r, 403, "access_denied")
+    expect_upload_refused(r)
     later = _tamper(p["upload_url"], "X-Amz-Expires", lambda v: "604800")
-    expect_error(request("PUT", None, url=later, body=data, headers={"Content-Type": "image/png"}), 403, "access_denied")
+    expect_upload_refused(request("PUT", None, url=later, body=data, headers={"Content-Type": "image/png"}))
     r = request("PUT", None, url=p["upload_url"], body=data, headers={"Content-Type": "image/jpeg"})
-    expect_error(r, 403, "access_denied")
+    expect_upload_refused(r)
     other_key = p["upload_url"].replace(p["upload_id"], str(uuid.uuid4()))
-    expect_error(request("PUT", None, url=other_key, body=data, headers={"Content-Type": "image/png"}), 403, "access_denied")
-    expect(not os.path.exists(os.path.join(VAR, "storage", UPLOADS, p["s3_key"])), "refused upload was written")
+    expect_upload_refused(request("PUT", None, url=other_key, body=data, headers={"Content-Type": "image/png"}))
+    expect(stored_object(UPLOADS, p["s3_key"]) is None, "refused upload was written")
     r = get("/api/upload/status/" + p["upload_id"], key=ALICE)
     expect(r.json()["status"] == "not_found")
+
+
+@test_if(STORAGE == "local")
+def local_uploads_are_limited_to_10_mib():
+    p = presign(ALICE)
     r = request("PUT", None, url=p["upload_url"], body=b"x" * (10 * 1024 * 1024 + 1), headers={"Content-Type": "image/png"})
     expect_error(r, 413, "payload_too_large")
+    expect(stored_object(UPLOADS, p["s3_key"]) is None)
 
 
-def _botocore_presign(path, ctype, expires, secret=None, when=None):
-    """A presigned PUT made by botocore's own signer for the local store."""
+def _botocore_presign(url, ctype, expires, secret=None, when=None):
+    """A presigned PUT for url (without query) made by botocore's own signer."""
     import botocore.auth
     import botocore.awsrequest
     import botocore.credentials
     creds = botocore.credentials.Credentials(config_value("s3_access_key_id"),
                                              secret or config_value("s3_secret_access_key"))
-    req = botocore.awsrequest.AWSRequest(method="PUT", url=BASE + path, headers={"Content-Type": ctype})
+    req = botocore.awsrequest.AWSRequest(method="PUT", url=url, headers={"Content-Type": ctype})
     if when is not None:
         real = botocore.auth.datetime
 
@@ -243,7 +280,7 @@ def botocore_agrees_with_our_presigned_urls():
     ours = urllib.parse.urlsplit(p["upload_url"])
     q = dict(urllib.parse.parse_qsl(ours.query))
     when = datetime.datetime.strptime(q["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
-    theirs = _botocore_presign(ours.path, "image/png", 3600, when=when)
+    theirs = _botocore_presign(urllib.parse.urlunsplit(ours._replace(query="")), "image/png", 3600, when=when)
     tq = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(theirs).query))
     expect(tq["X-Amz-Signature"] == q["X-Amz-Signature"], "signatures differ: botocore %s, ours %s"
            % (tq["X-Amz-Signature"], q["X-Amz-Signature"]))
@@ -252,15 +289,14 @@ def botocore_agrees_with_our_presigned_urls():
 @test
 def botocore_signed_upload_accepted_wrong_secret_and_expired_refused():
     p = presign(ALICE)
-    path = urllib.parse.urlsplit(p["upload_url"]).path
+    target = urllib.parse.urlunsplit(urllib.parse.urlsplit(p["upload_url"])._replace(query=""))
     data = open(PHOTO, "rb").read()
-    wrong = _botocore_presign(path, "image/png", 600, secret="not-the-secret")
-    expect_error(request("PUT", None, url=wrong, body=data, headers={"Content-Type": "image/png"}), 403, "access_denied")
+    wrong = _botocore_presign(target, "image/png", 600, secret="not-the-secret")
+    expect_upload_refused(request("PUT", None, url=wrong, body=data, headers={"Content-Type": "image/png"}))
     old = datetime.datetime.utcnow() - datetime.timedelta(hours=2)
-    expired = _botocore_presign(path, "image/png", 3600, when=old)
-    j = expect_error(request("PUT", None, url=expired, body=data, headers={"Content-Type": "image/png"}), 403, "access_denied")
-    expect("expired" in j["error"], j["error"])
-    good = _botocore_presign(path, "image/png", 600)
+    expired = _botocore_presign(target, "image/png", 3600, when=old)
+    expect_upload_refused(request("PUT", None, url=expired, body=data, headers={"Content-Type": "image/png"}), "expired")
+    good = _botocore_presign(target, "image/png", 600)
     r = request("PUT", None, url=good, body=data, headers={"Content-Type": "image/png"})
     expect(r.status == 200, r.body)
     expect(get("/api/upload/status/" + p["upload_id"], key=ALICE).json()["status"] == "completed")
@@ -586,6 +622,58 @@ def database_down_gives_503_and_service_recovers():
     expect(r.status == 200, r.body)
     j = _wait_job(rid, timeout=90)
     expect(j and j["status"] == "completed", "generator did not recover: %s" % j)
+
+
+# ---------------------------------------------------------------- S3 driver
+
+@test_if(STORAGE == "s3")
+def s3_upload_urls_point_at_the_store_and_assets_are_public_there():
+    p = presign(ALICE)
+    expect(p["upload_url"].startswith(S3_URL + "/" + UPLOADS + "/uploads/alice/"), p["upload_url"])
+    r = request("PUT", "/objects/%s/%s?x=1" % (UPLOADS, p["s3_key"]), body=b"x", headers={"Content-Type": "image/png"})
+    expect_error(r, 403, "access_denied")   # the API's local endpoint is closed with storage = s3
+    rid = "s3-" + uuid.uuid4().hex[:10]
+    post("/api/assets", {"prompt": "An asset stored in S3", "request_id": rid}, key=ALICE)
+    j = _wait_job(rid)
+    expect(j["status"] == "completed" and j["s3_url"].startswith(S3_URL + "/adsmith-assets/generated/alice/"), j)
+    img = request("GET", None, url=j["s3_url"])
+    expect(img.status == 200 and png_size(img.body) == (1024, 1024))
+    expect(stored_object("adsmith-assets", j["s3_key"])[0] == len(img.body))
+
+
+@test_if(STORAGE == "s3")
+def s3_transient_errors_are_retried():
+    p = upload(ALICE)
+    s3_fail(2, 503)
+    r = get("/api/upload/status/" + p["upload_id"], key=ALICE)
+    expect(r.status == 200 and r.json()["status"] == "completed", r.body)
+    s3_fail(2, 500)
+    r = post("/api/campaign/tier-1", brief_with(p["upload_id"]), key=ALICE)
+    expect(r.status == 200 and r.json()["success"], r.body[:300])
+
+
+@test_if(STORAGE == "s3")
+def s3_outage_answers_json_and_writes_nothing():
+    p = upload(ALICE)
+    before = count("products")
+    s3_fail(1000, 500)
+    try:
+        expect_error(get("/api/upload/status/" + p["upload_id"], key=ALICE), 502, "storage_error")
+        j = expect_error(post("/api/campaign/tier-1", brief_with(p["upload_id"]), key=ALICE), 502, "storage_error")
+        expect(j["success"] is False)
+    finally:
+        s3_fail(0)
+    expect(count("products") == before, "a product was written during the outage")
+    expect(get("/api/upload/status/" + p["upload_id"], key=ALICE).json()["status"] == "completed")
+
+
+@test_if(STORAGE == "s3")
+def storage_check_round_trips_and_names_a_wrong_secret():
+    code, out, err = ctl("storage", "check")
+    expect(code == 0 and "storage ok" in out, out + err)
+    code, out, err = ctl("storage", "check", env_extra={"ADSMITH_S3_SECRET_ACCESS_KEY": "a-wrong-secret-value"})
+    expect(code == 1 and "SignatureDoesNotMatch" in out, out + err)
+    expect("a-wrong-secret-value" not in out + err, "the secret was printed")
 
 
 if __name__ == "__main__":

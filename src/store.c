@@ -1,0 +1,107 @@
+/* The store interface: driver choice and dispatch. */
+#include "store_int.h"
+#include "util.h"
+
+#include <string.h>
+
+struct store *store_open(const struct config *cfg, char *err)
+{
+    if (strcmp(cfg->storage, "local") == 0)
+        return store_local_open(cfg, err);
+    if (strcmp(cfg->storage, "s3") == 0)
+        return store_s3_open(cfg, err);
+    ads_errf(err, "storage driver '%s' is not available", cfg->storage);
+    return NULL;
+}
+
+void store_close(struct store *s)
+{
+    if (s != NULL)
+        s->ops->close(s);
+}
+
+static int checked(const char *bucket, const char *key, char *err)
+{
+    if (!store_valid_bucket(bucket) || !store_valid_key(key)) {
+        ads_errf(err, "invalid bucket or key");
+        return 0;
+    }
+    return 1;
+}
+
+int store_put(struct store *s, const char *bucket, const char *key,
+              const void *data, size_t len, const char *content_type, char *err)
+{
+    return checked(bucket, key, err) ? s->ops->put(s, bucket, key, data, len, content_type, err) : STORE_ERR;
+}
+
+int store_head(struct store *s, const char *bucket, const char *key, struct store_info *info, char *err)
+{
+    return checked(bucket, key, err) ? s->ops->head(s, bucket, key, info, err) : STORE_ERR;
+}
+
+int store_get(struct store *s, const char *bucket, const char *key, size_t maxbytes,
+              char **data, size_t *len, char *err)
+{
+    return checked(bucket, key, err) ? s->ops->get(s, bucket, key, maxbytes, data, len, err) : STORE_ERR;
+}
+
+int store_delete(struct store *s, const char *bucket, const char *key, char *err)
+{
+    return checked(bucket, key, err) ? s->ops->del(s, bucket, key, err) : STORE_ERR;
+}
+
+char *store_presign(struct store *s, const char *method, const char *bucket, const char *key,
+                    const char *content_type, long expires, time_t now, char *err)
+{
+    if (!checked(bucket, key, err))
+        return NULL;
+    return s->ops->presign(s, method, bucket, key, content_type, expires, now, err);
+}
+
+char *store_presign_put(struct store *s, const char *bucket, const char *key,
+                        const char *content_type, long expires, time_t now, char *err)
+{
+    return store_presign(s, "PUT", bucket, key, content_type, expires, now, err);
+}
+
+char *store_public_url(struct store *s, const char *bucket, const char *key)
+{
+    return s->ops->public_url(s, bucket, key);
+}
+
+int store_valid_bucket(const char *bucket)
+{
+    return bucket != NULL && bucket[0] != '.' && ads_all_chars(bucket, 3, 63, "-.");
+}
+
+int store_valid_key(const char *key)
+{
+    const char *p = key;
+    size_t total;
+
+    if (key == NULL)
+        return 0;
+    total = strlen(key);
+    if (total == 0 || total > 1024)
+        return 0;
+    while (*p != '\0') {
+        size_t len = strcspn(p, "/");
+        size_t i;
+        if (len == 0 || p[0] == '.')
+            return 0;
+        for (i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)p[i];
+            if (!(c < 128 && (c == '-' || c == '_' || c == '.' ||
+                              (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))))
+                return 0;
+        }
+        p += len;
+        if (*p == '/') {
+            p++;
+            if (*p == '\0')
+                return 0;
+        }
+    }
+    return 1;
+}
