@@ -21,6 +21,7 @@
 #include "jobq.h"
 #include "log.h"
 #include "render.h"
+#include "sigv4.h"
 #include "store.h"
 #include "util.h"
 
@@ -88,7 +89,11 @@ static void run_job(struct gen *g, struct jobq_job *job)
         return;
     }
     jobq_asset_key(job, (long)time(NULL), key, sizeof key);
-    if (store_put(g->store, g->cfg.assets_bucket, key, png, len, "image/png", err) != STORE_OK) {
+    {
+        struct sigv4_pair meta[2] = { { "request-id", job->request_id }, { "generator", "builtin" } };
+        rc = store_put_meta(g->store, g->cfg.assets_bucket, key, png, len, "image/png", meta, 2, err);
+    }
+    if (rc != STORE_OK) {
         long backoff = 1L << (job->attempts < 8 ? job->attempts : 8);
         free(png);
         log_error("job %s: store failed: %s (attempt %d)", job->request_id, err, job->attempts);

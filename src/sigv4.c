@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
@@ -15,15 +16,25 @@ void sigv4_uri_encode(struct buf *b, const char *s, size_t n, int keep_slash)
     static const char hexd[] = "0123456789ABCDEF";
     size_t i;
 
+    size_t run = 0;
+
+    /* Unreserved runs are copied whole; only escapes go byte by byte. */
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-            buf_addc(b, (char)c);
-        } else {
+            run++;
+            continue;
+        }
+        if (run > 0)
+            buf_add(b, s + i - run, run);
+        run = 0;
+        {
             char esc[3] = { '%', hexd[c >> 4], hexd[c & 15] };
             buf_add(b, esc, 3);
         }
     }
+    if (run > 0)
+        buf_add(b, s + n - run, run);
 }
 
 static int hexval(int c)
@@ -274,9 +285,18 @@ char *sigv4_string_to_sign(const char *amzdate, const char *region,
     char hash[65];
 
     ads_sha256_hex(creq, strlen(creq), hash);
+    /* Plain appends: this is the hot path of every signature. */
     buf_init(&b);
-    buf_printf(&b, "AWS4-HMAC-SHA256\n%s\n%.8s/%s/%s/aws4_request\n%s",
-               amzdate, amzdate, region, service, hash);
+    buf_adds(&b, "AWS4-HMAC-SHA256\n");
+    buf_adds(&b, amzdate);
+    buf_addc(&b, '\n');
+    buf_add(&b, amzdate, 8);
+    buf_addc(&b, '/');
+    buf_adds(&b, region);
+    buf_addc(&b, '/');
+    buf_adds(&b, service);
+    buf_adds(&b, "/aws4_request\n");
+    buf_adds(&b, hash);
     return buf_steal(&b);
 }
 
@@ -287,61 +307,124 @@ static void hmac(const unsigned char *key, size_t keylen, const char *msg, unsig
     HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg), out, &len);
 }
 
-/* A few recent keys: one process signs for a handful of services at most.
- * The secret itself is not kept, only its hash, to match entries. */
+/* The derived signing key, cached per (secret, date, region, service), kept
+ * as HMAC-SHA256 inner and outer digest states already fed the padded key:
+ * a signature is then two short digests, with no key schedule or algorithm
+ * look-up per call. One process signs for a handful of services at most. */
 struct key_cache_entry {
-    unsigned char secret_hash[32];
+    char secret[129];
     char date[9];
     char region[32];
     char service[32];
-    unsigned char key[32];
+    EVP_MD_CTX *inner, *outer;
     int used;
 };
 static struct key_cache_entry key_cache[8];
 static unsigned key_cache_next;
+static EVP_MD *hmac_md;
 
-static void signing_key(const struct sigv4_creds *c, const char *date8, unsigned char out[32])
+static int hmac_states(const unsigned char key[32], EVP_MD_CTX **inner, EVP_MD_CTX **outer)
 {
-    unsigned char sh[32], k1[32], k2[32], k3[32];
-    char kdate[512];
-    size_t i;
+    unsigned char pad[64];
+    int i;
 
-    SHA256((const unsigned char *)c->secret_key, strlen(c->secret_key), sh);
-    for (i = 0; i < 8; i++) {
-        struct key_cache_entry *e = &key_cache[i];
-        if (e->used && memcmp(e->secret_hash, sh, 32) == 0 && strcmp(e->date, date8) == 0 &&
-            strcmp(e->region, c->region) == 0 && strcmp(e->service, c->service) == 0) {
-            memcpy(out, e->key, 32);
-            return;
-        }
-    }
+    if (hmac_md == NULL && (hmac_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+        return -1;
+    if (*inner == NULL)
+        *inner = EVP_MD_CTX_new();
+    if (*outer == NULL)
+        *outer = EVP_MD_CTX_new();
+    if (*inner == NULL || *outer == NULL)
+        return -1;
+    memset(pad, 0x36, sizeof pad);
+    for (i = 0; i < 32; i++)
+        pad[i] ^= key[i];
+    if (EVP_DigestInit_ex(*inner, hmac_md, NULL) != 1 || EVP_DigestUpdate(*inner, pad, sizeof pad) != 1)
+        return -1;
+    memset(pad, 0x5c, sizeof pad);
+    for (i = 0; i < 32; i++)
+        pad[i] ^= key[i];
+    if (EVP_DigestInit_ex(*outer, hmac_md, NULL) != 1 || EVP_DigestUpdate(*outer, pad, sizeof pad) != 1)
+        return -1;
+    OPENSSL_cleanse(pad, sizeof pad);
+    return 0;
+}
+
+static void derive_key(const struct sigv4_creds *c, const char *date8, unsigned char out[32])
+{
+    unsigned char k1[32], k2[32], k3[32];
+    char kdate[512];
+
     snprintf(kdate, sizeof kdate, "AWS4%s", c->secret_key);
     hmac((unsigned char *)kdate, strlen(kdate), date8, k1);
     OPENSSL_cleanse(kdate, sizeof kdate);
     hmac(k1, 32, c->region, k2);
     hmac(k2, 32, c->service, k3);
     hmac(k3, 32, "aws4_request", out);
-    if (strlen(c->region) < 32 && strlen(c->service) < 32) {
-        struct key_cache_entry *e = &key_cache[key_cache_next++ % 8];
-        memcpy(e->secret_hash, sh, 32);
-        snprintf(e->date, sizeof e->date, "%s", date8);
-        snprintf(e->region, sizeof e->region, "%s", c->region);
-        snprintf(e->service, sizeof e->service, "%s", c->service);
-        memcpy(e->key, out, 32);
-        e->used = 1;
+}
+
+static struct key_cache_entry *signing_entry(const struct sigv4_creds *c, const char *date8)
+{
+    struct key_cache_entry *e;
+    unsigned char key[32];
+    size_t i;
+
+    for (i = 0; i < 8; i++) {
+        e = &key_cache[i];
+        if (e->used && strcmp(e->date, date8) == 0 && strcmp(e->secret, c->secret_key) == 0 &&
+            strcmp(e->region, c->region) == 0 && strcmp(e->service, c->service) == 0)
+            return e;
     }
+    if (strlen(c->secret_key) >= sizeof e->secret || strlen(c->region) >= 32 || strlen(c->service) >= 32)
+        return NULL;
+    e = &key_cache[key_cache_next++ % 8];
+    derive_key(c, date8, key);
+    if (hmac_states(key, &e->inner, &e->outer) != 0) {
+        e->used = 0;
+        return NULL;
+    }
+    OPENSSL_cleanse(key, sizeof key);
+    snprintf(e->secret, sizeof e->secret, "%s", c->secret_key);
+    snprintf(e->date, sizeof e->date, "%s", date8);
+    snprintf(e->region, sizeof e->region, "%s", c->region);
+    snprintf(e->service, sizeof e->service, "%s", c->service);
+    e->used = 1;
+    return e;
+}
+
+/* HMAC from the cached states: copy, feed, finish. */
+static int hmac_from(const struct key_cache_entry *e, const char *msg, unsigned char out[32])
+{
+    static EVP_MD_CTX *work;
+    unsigned char inner[32];
+    unsigned int len = 0;
+
+    if (work == NULL && (work = EVP_MD_CTX_new()) == NULL)
+        return -1;
+    if (EVP_MD_CTX_copy_ex(work, e->inner) != 1 || EVP_DigestUpdate(work, msg, strlen(msg)) != 1 ||
+        EVP_DigestFinal_ex(work, inner, &len) != 1)
+        return -1;
+    if (EVP_MD_CTX_copy_ex(work, e->outer) != 1 || EVP_DigestUpdate(work, inner, sizeof inner) != 1 ||
+        EVP_DigestFinal_ex(work, out, &len) != 1)
+        return -1;
+    return 0;
 }
 
 void sigv4_signature(const struct sigv4_creds *c, const char *amzdate,
                      const char *sts, char sig[65])
 {
     unsigned char key[32], mac[32];
+    struct key_cache_entry *e;
     char date8[9];
 
     memcpy(date8, amzdate, 8);
     date8[8] = '\0';
-    signing_key(c, date8, key);
-    hmac(key, 32, sts, mac);
+    e = signing_entry(c, date8);
+    if (e == NULL || hmac_from(e, sts, mac) != 0) {
+        derive_key(c, date8, key);
+        hmac(key, 32, sts, mac);
+        OPENSSL_cleanse(key, sizeof key);
+    }
     ads_hex(mac, 32, sig);
 }
 
@@ -363,8 +446,18 @@ char *sigv4_authorization(const struct sigv4_creds *c, const struct sigv4_reques
     sigv4_signature(c, amzdate, sts, sig);
     free(sts);
     buf_init(&b);
-    buf_printf(&b, "AWS4-HMAC-SHA256 Credential=%s/%.8s/%s/%s/aws4_request, SignedHeaders=%s, Signature=%s",
-               c->access_key, amzdate, c->region, c->service, sh, sig);
+    buf_adds(&b, "AWS4-HMAC-SHA256 Credential=");
+    buf_adds(&b, c->access_key);
+    buf_addc(&b, '/');
+    buf_add(&b, amzdate, 8);
+    buf_addc(&b, '/');
+    buf_adds(&b, c->region);
+    buf_addc(&b, '/');
+    buf_adds(&b, c->service);
+    buf_adds(&b, "/aws4_request, SignedHeaders=");
+    buf_adds(&b, sh);
+    buf_adds(&b, ", Signature=");
+    buf_adds(&b, sig);
     free(sh);
     return buf_steal(&b);
 }

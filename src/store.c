@@ -1,5 +1,6 @@
 /* The store interface: driver choice and dispatch. */
 #include "store_int.h"
+#include "sigv4.h"
 #include "util.h"
 
 #include <string.h>
@@ -32,7 +33,24 @@ static int checked(const char *bucket, const char *key, char *err)
 int store_put(struct store *s, const char *bucket, const char *key,
               const void *data, size_t len, const char *content_type, char *err)
 {
-    return checked(bucket, key, err) ? s->ops->put(s, bucket, key, data, len, content_type, err) : STORE_ERR;
+    return store_put_meta(s, bucket, key, data, len, content_type, NULL, 0, err);
+}
+
+int store_put_meta(struct store *s, const char *bucket, const char *key, const void *data, size_t len,
+                   const char *content_type, const struct sigv4_pair *meta, size_t nmeta, char *err)
+{
+    size_t i;
+
+    if (!checked(bucket, key, err))
+        return STORE_ERR;
+    for (i = 0; i < nmeta; i++) {
+        if (!ads_all_chars(meta[i].name, 1, 64, "-") || strlen(meta[i].value) > 512 ||
+            strpbrk(meta[i].value, "\r\n") != NULL) {
+            ads_errf(err, "invalid object metadata");
+            return STORE_ERR;
+        }
+    }
+    return s->ops->put(s, bucket, key, data, len, content_type, meta, nmeta, err);
 }
 
 int store_head(struct store *s, const char *bucket, const char *key, struct store_info *info, char *err)

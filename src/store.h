@@ -37,6 +37,12 @@ int store_valid_key(const char *key);
 
 int store_put(struct store *s, const char *bucket, const char *key,
               const void *data, size_t len, const char *content_type, char *err);
+/* With user metadata (names without the x-amz-meta- prefix, values plain
+ * ASCII). The S3 driver sends them as x-amz-meta-*; the local driver keeps
+ * only the content type. */
+struct sigv4_pair;
+int store_put_meta(struct store *s, const char *bucket, const char *key, const void *data, size_t len,
+                   const char *content_type, const struct sigv4_pair *meta, size_t nmeta, char *err);
 int store_head(struct store *s, const char *bucket, const char *key,
                struct store_info *info, char *err);
 /* Reads at most maxbytes; *data malloc'd, caller frees. */
@@ -57,7 +63,6 @@ char *store_public_url(struct store *s, const char *bucket, const char *key);
 /* Local driver: verifies an incoming presigned PUT on /objects/. raw_path is
  * the request path as received ("/objects/bucket/key"), raw_query the query
  * string. On success writes bucket and key (decoded) into the out buffers. */
-struct sigv4_pair;
 int store_verify_put(struct store *s, const char *raw_path, const char *raw_query,
                      const struct sigv4_pair *headers, size_t nheaders, time_t now,
                      char *bucket, size_t bucketsz, char *key, size_t keysz, char *err);

@@ -9,7 +9,7 @@
 
 struct store_ops {
     int (*put)(struct store *s, const char *bucket, const char *key, const void *data, size_t len,
-               const char *content_type, char *err);
+               const char *content_type, const struct sigv4_pair *meta, size_t nmeta, char *err);
     int (*head)(struct store *s, const char *bucket, const char *key, struct store_info *info, char *err);
     int (*get)(struct store *s, const char *bucket, const char *key, size_t maxbytes, char **data,
                size_t *len, char *err);

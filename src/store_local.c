@@ -198,11 +198,14 @@ static int write_atomic(const char *path, const void *data, size_t len, char *er
 }
 
 static int local_put(struct store *base, const char *bucket, const char *key,
-                     const void *data, size_t len, const char *content_type, char *err)
+                     const void *data, size_t len, const char *content_type,
+                     const struct sigv4_pair *meta, size_t nmeta, char *err)
 {
     struct local_store *s = (struct local_store *)base;
     char path[4096], mpath[4096];
 
+    (void)meta;    /* the local store keeps the content type only */
+    (void)nmeta;
     if (object_path(s, bucket, key, path, sizeof path, err) != 0)
         return STORE_ERR;
     if (content_type != NULL && meta_path(s, bucket, key, mpath, sizeof mpath) == 0 &&

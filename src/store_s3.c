@@ -266,7 +266,8 @@ static void backoff(int attempt)
 
 /* One signed request, retried as S3 recommends. */
 static int s3_call(struct s3_store *s, const char *method, const char *bucket, const char *key,
-                   const void *body, size_t len, const char *content_type, struct reply *r, char *err)
+                   const void *body, size_t len, const char *content_type,
+                   const struct sigv4_pair *meta, size_t nmeta, struct reply *r, char *err)
 {
     struct target t;
     int attempt;
@@ -275,7 +276,8 @@ static int s3_call(struct s3_store *s, const char *method, const char *bucket, c
     target_of(s, bucket, key, &t);
     for (attempt = 0;; attempt++) {
         struct sigv4_creds c;
-        struct sigv4_pair h[6];
+        struct sigv4_pair h[6 + 8];
+        char metanames[8][80];
         struct sigv4_request req;
         struct curl_slist *hl = NULL;
         struct upload up = { body, len, 0 };
@@ -297,6 +299,10 @@ static int s3_call(struct s3_store *s, const char *method, const char *bucket, c
             h[nh++] = (struct sigv4_pair){ "x-amz-security-token", s->session_token };
         if (content_type != NULL)
             h[nh++] = (struct sigv4_pair){ "content-type", content_type };
+        for (i = 0; i < nmeta && i < 8; i++) {
+            snprintf(metanames[i], sizeof metanames[i], "x-amz-meta-%s", meta[i].name);
+            h[nh++] = (struct sigv4_pair){ metanames[i], meta[i].value };
+        }
         memset(&req, 0, sizeof req);
         req.method = method;
         req.path = t.path;
@@ -363,14 +369,16 @@ static int s3_call(struct s3_store *s, const char *method, const char *bucket, c
 }
 
 static int s3_put(struct store *base, const char *bucket, const char *key,
-                  const void *data, size_t len, const char *content_type, char *err)
+                  const void *data, size_t len, const char *content_type,
+                  const struct sigv4_pair *meta, size_t nmeta, char *err)
 {
     struct s3_store *s = (struct s3_store *)base;
     struct reply r;
     int rc;
 
     memset(&r, 0, sizeof r);
-    rc = s3_call(s, "PUT", bucket, key, data, len, content_type ? content_type : "application/octet-stream", &r, err);
+    rc = s3_call(s, "PUT", bucket, key, data, len, content_type ? content_type : "application/octet-stream",
+                 meta, nmeta, &r, err);
     if (rc == STORE_OK && r.status != 200) {
         describe_error("PutObject", &r, err);
         rc = STORE_ERR;
@@ -386,7 +394,7 @@ static int s3_head(struct store *base, const char *bucket, const char *key, stru
     int rc;
 
     memset(&r, 0, sizeof r);
-    rc = s3_call(s, "HEAD", bucket, key, NULL, 0, NULL, &r, err);
+    rc = s3_call(s, "HEAD", bucket, key, NULL, 0, NULL, NULL, 0, &r, err);
     if (rc == STORE_OK) {
         if (r.status == 404) {
             rc = STORE_NOT_FOUND;
@@ -412,7 +420,7 @@ static int s3_get(struct store *base, const char *bucket, const char *key, size_
 
     memset(&r, 0, sizeof r);
     r.max = maxbytes;
-    rc = s3_call(s, "GET", bucket, key, NULL, 0, NULL, &r, err);
+    rc = s3_call(s, "GET", bucket, key, NULL, 0, NULL, NULL, 0, &r, err);
     if (rc == STORE_OK && r.status == 404) {
         rc = STORE_NOT_FOUND;
     } else if (rc == STORE_OK && r.status != 200) {
@@ -434,7 +442,7 @@ static int s3_del(struct store *base, const char *bucket, const char *key, char 
     int rc;
 
     memset(&r, 0, sizeof r);
-    rc = s3_call(s, "DELETE", bucket, key, NULL, 0, NULL, &r, err);
+    rc = s3_call(s, "DELETE", bucket, key, NULL, 0, NULL, NULL, 0, &r, err);
     if (rc == STORE_OK && r.status != 204 && r.status != 200) {
         describe_error("DeleteObject", &r, err);
         rc = STORE_ERR;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -78,9 +79,22 @@ int ads_random_hex(char *out, size_t nbytes)
 
 void ads_sha256_hex(const void *data, size_t n, char out[65])
 {
+    /* Fetched once and reused: OpenSSL 3's one-shot SHA256() looks the
+     * algorithm up on every call, which dominated request signing. The
+     * programs are single-threaded; the objects live for the process. */
+    static EVP_MD *md_sha256;
+    static EVP_MD_CTX *ctx;
     unsigned char md[SHA256_DIGEST_LENGTH];
+    unsigned int len = 0;
 
-    SHA256(data, n, md);
+    if (md_sha256 == NULL)
+        md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (ctx == NULL)
+        ctx = EVP_MD_CTX_new();
+    if (md_sha256 == NULL || ctx == NULL || EVP_DigestInit_ex(ctx, md_sha256, NULL) != 1 ||
+        EVP_DigestUpdate(ctx, data, n) != 1 || EVP_DigestFinal_ex(ctx, md, &len) != 1) {
+        SHA256(data, n, md);
+    }
     ads_hex(md, sizeof md, out);
 }
 

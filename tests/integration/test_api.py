@@ -639,6 +639,9 @@ def s3_upload_urls_point_at_the_store_and_assets_are_public_there():
     img = request("GET", None, url=j["s3_url"])
     expect(img.status == 200 and png_size(img.body) == (1024, 1024))
     expect(stored_object("adsmith-assets", j["s3_key"])[0] == len(img.body))
+    meta = request("GET", None, url=S3_URL + "/_emu/object?" + urllib.parse.urlencode(
+        {"bucket": "adsmith-assets", "key": j["s3_key"]})).json()
+    expect(meta["content_type"] == "image/png" and meta["meta"].get("x-amz-meta-request-id") == rid, meta)
 
 
 @test_if(STORAGE == "s3")
@@ -674,6 +677,50 @@ def storage_check_round_trips_and_names_a_wrong_secret():
     code, out, err = ctl("storage", "check", env_extra={"ADSMITH_S3_SECRET_ACCESS_KEY": "a-wrong-secret-value"})
     expect(code == 1 and "SignatureDoesNotMatch" in out, out + err)
     expect("a-wrong-secret-value" not in out + err, "the secret was printed")
+
+
+def _emulator(action):
+    pidfile = os.path.join(VAR, "s3emu.pid")
+    if action == "stop":
+        os.kill(int(open(pidfile).read()), signal.SIGTERM)
+        wait_until(lambda: request_fails(S3_URL + "/_emu/stats"), 5)
+        return
+    args = open(os.path.join(VAR, "s3emu.args")).read().split("\n")
+    log = open(os.path.join(VAR, "log", "s3emu.log"), "a")
+    p = subprocess.Popen([a for a in args if a], stdout=log, stderr=log)
+    open(pidfile, "w").write(str(p.pid))
+    expect(wait_until(lambda: not request_fails(S3_URL + "/_emu/stats"), 10), "emulator did not restart")
+
+
+def request_fails(url):
+    try:
+        request("GET", None, url=url, timeout=2)
+        return False
+    except OSError:
+        return True
+
+
+@test_if(STORAGE == "s3")
+def s3_store_down_then_back_loses_no_job():
+    """Last of the S3 tests: restarting the emulator empties it."""
+    p = presign(ALICE)
+    rid = "down-" + uuid.uuid4().hex[:8]
+    _emulator("stop")
+    try:
+        t0 = time.time()
+        expect_error(get("/api/upload/status/" + p["upload_id"], key=ALICE), 502, "storage_error")
+        expect(time.time() - t0 < 10, "the outage answer took too long")
+        r = post("/api/assets", {"prompt": "queued while the store is down", "request_id": rid}, key=ALICE)
+        expect(r.status == 200, r.body)
+        expect(wait_until(lambda: sql("SELECT error IS NOT NULL FROM generated_images WHERE request_id = '%s'" % rid)
+                          == "t", 15), "the failed attempt was not recorded")
+        j = get("/api/assets/" + rid, key=ALICE).json()
+        expect(j["status"] == "pending" and j["attempts"] >= 1, j)
+    finally:
+        _emulator("start")
+    j = _wait_job(rid, timeout=30)
+    expect(j and j["status"] == "completed", "the job did not complete once the store was back: %s" % j)
+    expect(stored_object("adsmith-assets", j["s3_key"]) is not None)
 
 
 if __name__ == "__main__":
