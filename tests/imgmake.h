@@ -18,15 +18,15 @@ static inline void fill_split(unsigned char *px, int w, int h, int ch, const uns
             memcpy(px + ((size_t)y * w + x) * ch, x < w / 2 ? a : b, (size_t)ch);
 }
 
-static inline unsigned char *make_jpeg(int w, int h, const unsigned char *a, const unsigned char *b,
-                                int progressive, int orientation, size_t *len)
+/* JPEG of an RGB buffer (w*h*3); EXIF orientation written when > 1. */
+static inline unsigned char *encode_jpeg(const unsigned char *px, int w, int h, int progressive,
+                                         int orientation, size_t *len)
 {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr e;
-    unsigned char *out = NULL, *px = malloc((size_t)w * h * 3);
+    unsigned char *out = NULL;
     unsigned long n = 0;
 
-    fill_split(px, w, h, 3, a, b);
     c.err = jpeg_std_error(&e);
     jpeg_create_compress(&c);
     jpeg_mem_dest(&c, &out, &n);
@@ -45,13 +45,23 @@ static inline unsigned char *make_jpeg(int w, int h, const unsigned char *a, con
         jpeg_write_marker(&c, JPEG_APP0 + 1, exif, sizeof exif);
     }
     while (c.next_scanline < c.image_height) {
-        JSAMPROW row = px + (size_t)c.next_scanline * w * 3;
+        JSAMPROW row = (JSAMPROW)(px + (size_t)c.next_scanline * w * 3);
         jpeg_write_scanlines(&c, &row, 1);
     }
     jpeg_finish_compress(&c);
     jpeg_destroy_compress(&c);
-    free(px);
     *len = n;
+    return out;
+}
+
+static inline unsigned char *make_jpeg(int w, int h, const unsigned char *a, const unsigned char *b,
+                                       int progressive, int orientation, size_t *len)
+{
+    unsigned char *px = malloc((size_t)w * h * 3), *out;
+
+    fill_split(px, w, h, 3, a, b);
+    out = encode_jpeg(px, w, h, progressive, orientation, len);
+    free(px);
     return out;
 }
 

@@ -20,24 +20,11 @@
  * than flat colours, which decode unrealistically fast. */
 static unsigned char *make_photo_jpeg(int w, int h, size_t *len)
 {
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr e;
-    unsigned char *out = NULL, *row = malloc((size_t)w * 3);
-    unsigned long n = 0;
+    unsigned char *px = malloc((size_t)w * h * 3), *out;
     unsigned seed = 12345;
 
-    c.err = jpeg_std_error(&e);
-    jpeg_create_compress(&c);
-    jpeg_mem_dest(&c, &out, &n);
-    c.image_width = (JDIMENSION)w;
-    c.image_height = (JDIMENSION)h;
-    c.input_components = 3;
-    c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, 90, TRUE);
-    jpeg_start_compress(&c, TRUE);
-    while (c.next_scanline < c.image_height) {
-        int y = (int)c.next_scanline;
+    for (int y = 0; y < h; y++) {
+        unsigned char *row = px + (size_t)y * w * 3;
         for (int x = 0; x < w; x++) {
             seed = seed * 1103515245u + 12345u;
             int noise = (int)((seed >> 16) & 31) - 16;
@@ -46,13 +33,9 @@ static unsigned char *make_photo_jpeg(int w, int h, size_t *len)
             row[3 * x + 1] = (unsigned char)((y * 255 / h + noise) & 255);
             row[3 * x + 2] = (unsigned char)((128 + noise - v) & 255);
         }
-        JSAMPROW rp = row;
-        jpeg_write_scanlines(&c, &rp, 1);
     }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    free(row);
-    *len = n;
+    out = encode_jpeg(px, w, h, 0, 1, len);
+    free(px);
     return out;
 }
 
