@@ -58,7 +58,6 @@ static const struct key keys[] = {
     { "poll_interval", K_INT, S(poll_interval), "5", 1, 3600, NULL, NULL, 0 },
     { "job_lease", K_INT, S(job_lease), "300", 5, 86400, NULL, NULL, 0 },
     { "max_attempts", K_INT, S(max_attempts), "3", 1, 100, NULL, NULL, 0 },
-    { "request_deadline", K_INT, S(request_deadline), "60", 1, 600, NULL, NULL, 0 },
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])

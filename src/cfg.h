@@ -44,7 +44,6 @@ struct config {
     long poll_interval;       /* generator sweep, seconds */
     long job_lease;           /* seconds */
     long max_attempts;
-    long request_deadline;    /* seconds, campaign route */
 };
 
 /* Fills cfg with defaults, then the file (path may be NULL: defaults and the
