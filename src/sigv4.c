@@ -220,10 +220,11 @@ static void add_trimmed(struct buf *b, const char *v)
     }
 }
 
-int sigv4_canonical_request(const struct sigv4_request *req, const char *service,
-                            char **creq, char **signed_headers)
+/* Sorts the request's headers by lower-case name (stable for repeats) and
+ * writes the signed-header list into sh and, when lines is not NULL, the
+ * canonical header lines ("name:value\n" each, repeats joined by ','). */
+static int canonical_headers(const struct sigv4_request *req, struct buf *lines, struct buf *sh)
 {
-    struct buf b, sh;
     struct hdr *h;
     size_t i;
 
@@ -238,6 +239,33 @@ int sigv4_canonical_request(const struct sigv4_request *req, const char *service
         h[i].order = i;
     }
     qsort(h, req->nheaders, sizeof *h, cmp_hdr);
+    for (i = 0; i < req->nheaders; i++) {
+        int same = (i > 0 && strcmp(h[i].name, h[i - 1].name) == 0);
+        if (!same) {
+            if (sh->len > 0)
+                buf_addc(sh, ';');
+            buf_adds(sh, h[i].name);
+        }
+        if (lines == NULL)
+            continue;
+        if (same) {
+            buf_addc(lines, ',');
+        } else {
+            if (i > 0)
+                buf_addc(lines, '\n');
+            buf_adds(lines, h[i].name);
+            buf_addc(lines, ':');
+        }
+        add_trimmed(lines, h[i].value);
+    }
+    free(h);
+    return 0;
+}
+
+int sigv4_canonical_request(const struct sigv4_request *req, const char *service,
+                            char **creq, char **signed_headers)
+{
+    struct buf b, sh;
 
     buf_init(&b);
     buf_init(&sh);
@@ -248,26 +276,12 @@ int sigv4_canonical_request(const struct sigv4_request *req, const char *service
     if (canonical_query(&b, req->query, req->nquery) != 0)
         b.oom = 1;
     buf_addc(&b, '\n');
-    for (i = 0; i < req->nheaders; i++) {
-        int same = (i > 0 && strcmp(h[i].name, h[i - 1].name) == 0);
-        if (same) {
-            buf_addc(&b, ',');
-        } else {
-            if (i > 0)
-                buf_addc(&b, '\n');
-            buf_adds(&b, h[i].name);
-            buf_addc(&b, ':');
-            if (sh.len > 0)
-                buf_addc(&sh, ';');
-            buf_adds(&sh, h[i].name);
-        }
-        add_trimmed(&b, h[i].value);
-    }
+    if (canonical_headers(req, &b, &sh) != 0)
+        b.oom = 1;
     buf_adds(&b, "\n\n");
     buf_adds(&b, sh.data ? sh.data : "");
     buf_addc(&b, '\n');
     buf_adds(&b, req->payload_hash);
-    free(h);
     *creq = buf_steal(&b);
     *signed_headers = buf_steal(&sh);
     if (*creq == NULL || *signed_headers == NULL) {
@@ -465,12 +479,14 @@ char *sigv4_authorization(const struct sigv4_creds *c, const struct sigv4_reques
 /* Lower-cased, sorted, ';'-joined names of the request's headers. */
 static char *signed_header_list(const struct sigv4_request *req)
 {
-    char *creq = NULL, *sh = NULL;
+    struct buf sh;
 
-    if (sigv4_canonical_request(req, "s3", &creq, &sh) != 0)
+    buf_init(&sh);
+    if (canonical_headers(req, NULL, &sh) != 0) {
+        buf_free(&sh);
         return NULL;
-    free(creq);
-    return sh;
+    }
+    return buf_steal(&sh);
 }
 
 char *sigv4_presign_query(const struct sigv4_creds *c, const struct sigv4_request *req,
