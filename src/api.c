@@ -96,18 +96,28 @@ void api_db_error(struct call *c, int rc, const char *what, const char *err)
         api_error(c, 500, "internal_error", NULL, "Internal error");
 }
 
-int api_field_str(struct call *c, json_object *o, const char *a, const char *b, const char **out)
+json_object *api_field(json_object *o, const char *a, const char *b, const char **name)
 {
     json_object *v = NULL;
-    const char *name = a;
 
-    if (!json_object_object_get_ex(o, a, &v) || v == NULL) {
-        v = NULL;
-        if (b != NULL && json_object_object_get_ex(o, b, &v) && v != NULL)
-            name = b;
-        else
-            v = NULL;
+    if (json_object_object_get_ex(o, a, &v) && v != NULL) {
+        if (name != NULL)
+            *name = a;
+        return v;
     }
+    if (b != NULL && json_object_object_get_ex(o, b, &v) && v != NULL) {
+        if (name != NULL)
+            *name = b;
+        return v;
+    }
+    return NULL;
+}
+
+int api_field_str(struct call *c, json_object *o, const char *a, const char *b, const char **out)
+{
+    const char *name = a;
+    json_object *v = api_field(o, a, b, &name);
+
     if (v == NULL)
         return 0;
     if (!json_object_is_type(v, json_type_string)) {
@@ -120,16 +130,9 @@ int api_field_str(struct call *c, json_object *o, const char *a, const char *b, 
 
 int api_field_obj(struct call *c, json_object *o, const char *a, const char *b, json_object **out)
 {
-    json_object *v = NULL;
     const char *name = a;
+    json_object *v = api_field(o, a, b, &name);
 
-    if (!json_object_object_get_ex(o, a, &v) || v == NULL) {
-        v = NULL;
-        if (b != NULL && json_object_object_get_ex(o, b, &v) && v != NULL)
-            name = b;
-        else
-            v = NULL;
-    }
     if (v == NULL)
         return 0;
     if (!json_object_is_type(v, json_type_object)) {

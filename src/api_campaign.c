@@ -12,15 +12,10 @@
 
 struct spelling { const char *snake, *camel; };
 
-/* Copies a field to dst under its snake_case name, whichever spelling came. */
+/* The field's value under either spelling, or NULL. */
 static json_object *pick(json_object *src, const struct spelling *sp)
 {
-    json_object *v = NULL;
-
-    if ((json_object_object_get_ex(src, sp->snake, &v) && v != NULL) ||
-        (sp->camel && json_object_object_get_ex(src, sp->camel, &v) && v != NULL))
-        return v;
-    return NULL;
+    return api_field(src, sp->snake, sp->camel, NULL);
 }
 
 static void campaign_error(struct call *c, const char *corr, int status, const char *code, const char *msg)

@@ -29,6 +29,10 @@ void api_header(struct call *c, const char *name, const char *value);
 /* Maps a db_* failure to 503 (unavailable) or 500. */
 void api_db_error(struct call *c, int rc, const char *what, const char *err);
 
+/* The value of a field under either spelling (b may be NULL); a JSON null
+ * counts as absent. *name, when not NULL, gets the spelling found. */
+json_object *api_field(json_object *o, const char *a, const char *b, const char **name);
+
 /* Looks up a field by either spelling. Returns 0 when absent or null, 1 with
  * *out set when present, -1 when present with the wrong type (error set). */
 int api_field_str(struct call *c, json_object *o, const char *a, const char *b, const char **out);

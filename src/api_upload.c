@@ -46,15 +46,12 @@ void route_health(struct call *c)
 /* Reads file_size / fileSize: absent is fine; otherwise 0..10 MiB integer. */
 static int read_size(struct call *c, long long *size)
 {
-    json_object *v = NULL;
     const char *name = "file_size";
+    json_object *v = api_field(c->body, "file_size", "fileSize", &name);
 
     *size = -1;
-    if (!json_object_object_get_ex(c->body, "file_size", &v) || v == NULL) {
-        name = "fileSize";
-        if (!json_object_object_get_ex(c->body, "fileSize", &v) || v == NULL)
-            return 0;
-    }
+    if (v == NULL)
+        return 0;
     if (!json_object_is_type(v, json_type_int)) {
         api_error(c, 400, "invalid_request", NULL, "%s must be an integer", name);
         return -1;
