@@ -1,14 +1,29 @@
 /*
- * adsmith-generator: works the image job queue. LISTEN wakes it at once
- * when a job is queued; a sweep every poll_interval seconds catches missed
- * notifications and expired leases. It renders with the built-in renderer,
- * stores the PNG in the assets bucket and completes the job under its lease.
- * SIGTERM: stop claiming, finish the job in hand, exit.
+ * adsmith-generator: works the image job queue.
+ *
+ * One event loop per process. LISTEN wakes it at once when a job is queued;
+ * a sweep every poll_interval seconds catches missed notifications, expired
+ * leases and jobs whose retry time has come. Up to generator_concurrency
+ * jobs are in flight: with image_provider = bedrock their Nova Canvas calls
+ * run side by side in one curl multi, polled together with the PostgreSQL
+ * socket; the built-in renderer draws in the loop itself. Results are
+ * written under the job's lease, completions batched into one statement.
+ *
+ * ThrottlingException halves the number of jobs in flight (at most once a
+ * second) and each success adds it back slowly, so a throttled account is
+ * asked less of instead of being retried harder. Leases of jobs in flight
+ * are extended every job_lease/3 seconds. When PostgreSQL goes away the
+ * finished results wait in memory and the loop reconnects with backoff,
+ * then LISTENs again.
+ *
+ * SIGTERM/SIGINT: stop claiming, finish the jobs in hand within
+ * shutdown_grace seconds, release the rest (pending again at once, the
+ * attempt not counted), exit.
  */
 #include <config.h>
 
 #include <errno.h>
-#include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
+#include "aws.h"
+#include "canvas.h"
 #include "cfg.h"
 #include "db.h"
 #include "jobq.h"
@@ -25,119 +44,642 @@
 #include "store.h"
 #include "util.h"
 
-#define BATCH 4
+#define MAX_COMPLETE_BATCH 256
+#define DB_BACKOFF_MIN_MS 250
+#define DB_BACKOFF_MAX_MS 30000
+/* After the grace period, how long to keep trying to release jobs to a
+ * database that is away before leaving them to lease expiry. */
+#define RELEASE_WAIT_MS 5000
 
+static int wake_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t got_term;
 
 static void on_term(int sig)
 {
+    int saved = errno;
+
     (void)sig;
     got_term = 1;
+    if (wake_pipe[1] >= 0 && write(wake_pipe[1], "x", 1) < 0) {
+        /* The pipe is full: the loop is awake anyway. */
+    }
+    errno = saved;
 }
+
+enum slot_state { SLOT_FREE = 0, SLOT_RUNNING, SLOT_DONE };
+enum outcome { OUT_COMPLETE, OUT_FAIL, OUT_RELEASE };
+
+struct slot {
+    enum slot_state state;
+    struct jobq_job job;
+    struct aws_call *call;       /* while RUNNING with bedrock */
+    double started;
+    /* The result, while DONE and not yet written. */
+    enum outcome out;
+    char key[600];
+    char *url;
+    char error[ADS_ERRSZ];
+    int permanent;
+    long delay_ms;
+};
 
 struct gen {
     struct config cfg;
     struct db *db;
     struct store *store;
+    int bedrock;                 /* image_provider = bedrock */
+    struct aws_endpoint ep;
+    struct buf invoke_path;
+    char generator_meta[160];
+    CURLM *multi;
     char worker[128];
-    int listening;
+    struct slot *slots;
+    int nslots, busy;            /* busy: slots not FREE */
+    double limit;                /* adaptive concurrency, 1..nslots */
+    double last_cut;
+    unsigned long listen_gen;    /* db generation LISTEN was issued on; 0: none */
+    double db_retry_at;
+    long db_backoff;
+    int more;                    /* due jobs may be waiting */
+    double next_sweep, next_heartbeat, next_due;
+    int draining;
+    double drain_deadline;
+    long completed, failed, retried, released, throttled;
 };
 
-static int listen_jobs(struct gen *g, char *err)
+static void db_lost(struct gen *g, const char *err)
 {
-    int rc = db_simple(g->db, "LISTEN " JOBQ_CHANNEL, err);
-
-    g->listening = rc == DB_OK;
-    return rc;
+    if (g->listen_gen != 0)
+        log_warn("database connection lost: %s", err);
+    g->listen_gen = 0;
+    db_drop(g->db);
 }
 
-/* Waits for a notification, the sweep interval, or a signal. */
-static void wait_for_work(struct gen *g)
+/* Makes sure we are connected and LISTENing on this connection. */
+static int db_ready(struct gen *g, double now)
 {
+    char err[ADS_ERRSZ];
     PGconn *c = db_conn(g->db);
-    struct pollfd pfd;
-    PGnotify *n;
 
-    if (c == NULL || !g->listening) {
-        sleep(1);
-        return;
+    if (g->listen_gen != 0 && g->listen_gen == db_generation(g->db) && c != NULL &&
+        PQstatus(c) == CONNECTION_OK)
+        return 1;
+    if (now < g->db_retry_at)
+        return 0;
+    if (db_simple(g->db, "LISTEN " JOBQ_CHANNEL, err) != DB_OK) {
+        log_warn("%s; retrying in %ld ms", err, g->db_backoff);
+        g->listen_gen = 0;
+        g->db_retry_at = now + (double)g->db_backoff;
+        g->db_backoff = g->db_backoff * 2 < DB_BACKOFF_MAX_MS ? g->db_backoff * 2 : DB_BACKOFF_MAX_MS;
+        return 0;
     }
-    pfd.fd = PQsocket(c);
-    pfd.events = POLLIN;
-    if (poll(&pfd, 1, (int)g->cfg.poll_interval * 1000) < 0 && errno != EINTR)
-        return;
-    if (!PQconsumeInput(c)) {
-        g->listening = 0;
-        return;
-    }
-    while ((n = PQnotifies(c)) != NULL)
-        PQfreemem(n);
+    g->listen_gen = db_generation(g->db);
+    g->db_backoff = DB_BACKOFF_MIN_MS;
+    g->more = 1;                 /* notifications may have been missed */
+    log_info("listening for jobs");
+    return 1;
 }
 
-static void run_job(struct gen *g, struct jobq_job *job)
+static void slot_free(struct gen *g, struct slot *s)
+{
+    if (s->call != NULL) {
+        curl_multi_remove_handle(g->multi, s->call->easy);
+        aws_call_free(s->call);
+    }
+    jobq_job_clear(&s->job);
+    free(s->url);
+    memset(s, 0, sizeof *s);
+    g->busy--;
+}
+
+static void set_fail(struct gen *g, struct slot *s, const char *error, int permanent)
+{
+    s->state = SLOT_DONE;
+    s->out = OUT_FAIL;
+    s->permanent = permanent;
+    s->delay_ms = jobq_backoff_ms(g->cfg.retry_backoff_ms, s->job.attempts);
+    snprintf(s->error, sizeof s->error, "%s", error);
+}
+
+/* Stores the image and marks the slot ready to complete. */
+static void store_result(struct gen *g, struct slot *s, const unsigned char *png, size_t len)
+{
+    struct sigv4_pair meta[2] = { { "request-id", s->job.request_id }, { "generator", g->generator_meta } };
+    char err[ADS_ERRSZ];
+
+    jobq_asset_key(&s->job, (long)time(NULL), s->key, sizeof s->key);
+    if (store_put_meta(g->store, g->cfg.assets_bucket, s->key, png, len, "image/png", meta, 2, err) != STORE_OK) {
+        log_error("job %s: store failed: %s (attempt %d)", s->job.request_id, err, s->job.attempts);
+        set_fail(g, s, "could not store the image", 0);
+        return;
+    }
+    s->url = store_public_url(g->store, g->cfg.assets_bucket, s->key);
+    s->state = SLOT_DONE;
+    s->out = OUT_COMPLETE;
+}
+
+static void run_builtin(struct gen *g, struct slot *s)
 {
     unsigned char *png = NULL;
     size_t len = 0;
-    char key[600], err[ADS_ERRSZ], ignore[ADS_ERRSZ];
-    char *url;
-    double t0 = ads_now_ms();
-    int rc;
+    char err[ADS_ERRSZ];
 
-    if (render_png(job->prompt, job->style, job->aspect_ratio, &png, &len, err) != 0) {
-        log_error("job %s: render failed: %s", job->request_id, err);
-        jobq_fail(g->db, job, g->worker, err, 1, g->cfg.max_attempts, 0, ignore);
+    if (render_png(s->job.prompt, s->job.style, s->job.aspect_ratio, &png, &len, err) != 0) {
+        log_error("job %s: render failed: %s", s->job.request_id, err);
+        set_fail(g, s, err, 1);
         return;
     }
-    jobq_asset_key(job, (long)time(NULL), key, sizeof key);
-    {
-        struct sigv4_pair meta[2] = { { "request-id", job->request_id }, { "generator", "builtin" } };
-        rc = store_put_meta(g->store, g->cfg.assets_bucket, key, png, len, "image/png", meta, 2, err);
-    }
-    if (rc != STORE_OK) {
-        long backoff = 1L << (job->attempts < 8 ? job->attempts : 8);
-        free(png);
-        log_error("job %s: store failed: %s (attempt %d)", job->request_id, err, job->attempts);
-        jobq_fail(g->db, job, g->worker, "could not store the image", 0, g->cfg.max_attempts, backoff, ignore);
-        return;
-    }
+    store_result(g, s, png, len);
     free(png);
-    url = store_public_url(g->store, g->cfg.assets_bucket, key);
-    rc = jobq_complete(g->db, job, g->worker, key, url ? url : "", err);
-    if (rc == 1)
-        log_warn("job %s: lease lost before completion; the other worker's result stands", job->request_id);
-    else if (rc != DB_OK)
-        log_error("job %s: completion not recorded: %s", job->request_id, err);
-    else
-        log_info("job %s completed in %.1f ms (%zu bytes)", job->request_id, ads_now_ms() - t0, len);
-    free(url);
 }
 
-static int work_once(struct gen *g)
+static void start_bedrock(struct gen *g, struct slot *s)
 {
-    struct jobq_job jobs[BATCH];
+    char err[ADS_ERRSZ];
+    size_t len = 0;
+    char *body = canvas_request(s->job.prompt, s->job.style, s->job.aspect_ratio,
+                                g->cfg.image_quality, &len, err);
+
+    if (body == NULL) {
+        set_fail(g, s, err, 1);
+        return;
+    }
+    s->call = aws_call_new(&g->ep, g->invoke_path.data, NULL, "application/json", body, len, err);
+    free(body);
+    if (s->call == NULL) {
+        set_fail(g, s, err, 0);
+        return;
+    }
+    s->call->user = s;
+    if (curl_multi_add_handle(g->multi, s->call->easy) != CURLM_OK) {
+        aws_call_free(s->call);
+        s->call = NULL;
+        set_fail(g, s, "could not start the model call", 0);
+        return;
+    }
+    s->state = SLOT_RUNNING;
+}
+
+static void on_throttle(struct gen *g, double now)
+{
+    if (now - g->last_cut < 1000)
+        return;
+    g->last_cut = now;
+    g->limit = g->limit / 2 < 1 ? 1 : g->limit / 2;
+    log_warn("model throttled: at most %d jobs in flight for now", (int)g->limit);
+}
+
+static void on_success(struct gen *g)
+{
+    int before = (int)g->limit;
+
+    if (g->limit >= g->nslots)
+        return;
+    g->limit += 1.0 / g->limit;
+    if (g->limit > g->nslots)
+        g->limit = g->nslots;
+    if ((int)g->limit > before && (int)g->limit == g->nslots)
+        log_info("model no longer throttled: %d jobs in flight allowed", g->nslots);
+}
+
+/* A model call ended. */
+static void finish_call(struct gen *g, struct slot *s, CURLcode cc, double now)
+{
+    char msg[ADS_ERRSZ];
+    unsigned char *png = NULL;
+    size_t len = 0;
+    enum aws_outcome o = aws_call_outcome(s->call, cc, "Nova Canvas", msg);
+
+    if (o == AWS_OK)
+        o = canvas_reply(s->call->reply.data, s->call->reply.len, s->job.aspect_ratio, &png, &len, msg);
+    curl_multi_remove_handle(g->multi, s->call->easy);
+    aws_call_free(s->call);
+    s->call = NULL;
+    switch (o) {
+    case AWS_OK:
+        on_success(g);
+        store_result(g, s, png, len);
+        free(png);
+        return;
+    case AWS_THROTTLED:
+        on_throttle(g, now);
+        g->throttled++;
+        set_fail(g, s, msg, 0);
+        s->out = OUT_RELEASE;
+        return;
+    case AWS_PERMANENT:
+        log_warn("job %s: %s", s->job.request_id, msg);
+        set_fail(g, s, msg, 1);
+        return;
+    case AWS_RETRY:
+        log_warn("job %s: %s (attempt %d)", s->job.request_id, msg, s->job.attempts);
+        set_fail(g, s, msg, 0);
+        return;
+    }
+}
+
+static void start_job(struct gen *g, struct jobq_job *job)
+{
+    struct slot *s = NULL;
+    int i;
+
+    for (i = 0; i < g->nslots && s == NULL; i++)
+        if (g->slots[i].state == SLOT_FREE)
+            s = &g->slots[i];
+    if (s == NULL) {                 /* cannot happen: claims ask for free slots only */
+        jobq_job_clear(job);
+        return;
+    }
+    s->job = *job;
+    s->started = ads_now_ms();
+    s->state = SLOT_RUNNING;
+    g->busy++;
+    if (g->bedrock)
+        start_bedrock(g, s);
+    else
+        run_builtin(g, s);
+}
+
+/* Makes sure the loop looks at the queue again by time t. */
+static void due_at(struct gen *g, double t)
+{
+    if (g->next_due <= 0 || t < g->next_due)
+        g->next_due = t;
+}
+
+static void claim(struct gen *g, double now)
+{
+    int room = (int)g->limit - g->busy, n = 0, i;
+    struct jobq_job jobs[1024];
+    char err[ADS_ERRSZ];
+    int rc;
+
+    if (room <= 0)
+        return;
+    rc = jobq_claim(g->db, g->worker, g->cfg.job_lease, g->cfg.max_attempts, room, jobs, &n, err);
+    if (rc == DB_UNAVAILABLE) {
+        db_lost(g, err);
+        return;
+    }
+    if (rc != DB_OK) {
+        log_error("claim failed: %s", err);
+        g->more = 0;
+        return;
+    }
+    for (i = 0; i < n; i++)
+        start_job(g, &jobs[i]);
+    g->more = n == room;
+    if (n < room) {
+        long ms = -1;
+        g->next_due = 0;
+        if (jobq_next_due(g->db, &ms, err) == DB_OK && ms >= 0)
+            due_at(g, now + (double)ms);
+    }
+}
+
+/* Writes one non-completion result; 0 when written (or not ours any more). */
+static int write_other(struct gen *g, struct slot *s)
+{
+    char err[ADS_ERRSZ];
+    const char *id = s->job.request_id;
+    int rc, dead = 0, n = 0;
+
+    if (s->out == OUT_RELEASE) {
+        rc = jobq_release(g->db, g->worker, &id, 1, s->delay_ms, s->error[0] ? s->error : NULL, &n, err);
+        if (rc == DB_OK)
+            g->released++;
+    } else {
+        rc = jobq_fail(g->db, &s->job, g->worker, s->error, s->permanent, g->cfg.max_attempts,
+                       s->delay_ms, &dead, err);
+        if (rc == DB_OK && dead) {
+            g->failed++;
+            log_warn("job %s failed for good after %d attempt(s): %s", id, s->job.attempts, s->error);
+        } else if (rc == DB_OK) {
+            g->retried++;
+        }
+    }
+    if (rc == DB_OK && !dead)
+        due_at(g, ads_now_ms() + (double)s->delay_ms);
+    if (rc == DB_UNAVAILABLE) {
+        db_lost(g, err);
+        return -1;
+    }
+    if (rc == 1)
+        log_warn("job %s: lease lost; the result of this attempt is dropped", id);
+    else if (rc != DB_OK)
+        log_error("job %s: result not recorded: %s", id, err);
+    slot_free(g, s);
+    return 0;
+}
+
+/* Writes the results waiting in DONE slots: completions in one statement. */
+static void flush(struct gen *g)
+{
+    struct jobq_done done[MAX_COMPLETE_BATCH];
+    struct slot *which[MAX_COMPLETE_BATCH];
+    int held[MAX_COMPLETE_BATCH];
+    char err[ADS_ERRSZ];
+    int n = 0, i, rc;
+    double now = ads_now_ms();
+
+    for (i = 0; i < g->nslots && n < MAX_COMPLETE_BATCH; i++) {
+        struct slot *s = &g->slots[i];
+        if (s->state != SLOT_DONE || s->out != OUT_COMPLETE)
+            continue;
+        done[n].request_id = s->job.request_id;
+        done[n].s3_key = s->key;
+        done[n].s3_url = s->url ? s->url : "";
+        which[n++] = s;
+    }
+    if (n > 0) {
+        rc = jobq_complete(g->db, g->worker, done, n, held, err);
+        if (rc == DB_UNAVAILABLE) {
+            db_lost(g, err);
+            return;
+        }
+        for (i = 0; i < n; i++) {
+            if (rc != DB_OK)
+                log_error("job %s: completion not recorded: %s", which[i]->job.request_id, err);
+            else if (!held[i])
+                log_warn("job %s: lease lost before completion; the other worker's result stands",
+                         which[i]->job.request_id);
+            else
+                log_info("job %s completed in %.1f ms", which[i]->job.request_id, now - which[i]->started);
+            g->completed += rc == DB_OK && held[i];
+            slot_free(g, which[i]);
+        }
+    }
+    for (i = 0; i < g->nslots; i++)
+        if (g->slots[i].state == SLOT_DONE && g->slots[i].out != OUT_COMPLETE && write_other(g, &g->slots[i]) != 0)
+            return;
+}
+
+static void heartbeat(struct gen *g)
+{
+    const char *ids[1024];
+    int held[1024], idx[1024];
     char err[ADS_ERRSZ];
     int n = 0, i, rc;
 
-    rc = jobq_claim(g->db, g->worker, g->cfg.job_lease, BATCH, jobs, &n, err);
+    for (i = 0; i < g->nslots; i++)
+        if (g->slots[i].state != SLOT_FREE) {
+            idx[n] = i;
+            ids[n++] = g->slots[i].job.request_id;
+        }
+    if (n == 0)
+        return;
+    rc = jobq_extend(g->db, g->worker, ids, n, g->cfg.job_lease, held, err);
+    if (rc == DB_UNAVAILABLE) {
+        db_lost(g, err);
+        return;
+    }
     if (rc != DB_OK) {
-        log_warn("claim failed: %s", err);
-        g->listening = 0;
+        log_error("lease extension failed: %s", err);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        if (!held[i]) {
+            log_warn("job %s: lease lost (another generator has it); abandoning this attempt", ids[i]);
+            slot_free(g, &g->slots[idx[i]]);
+        }
+}
+
+static void sweep(struct gen *g)
+{
+    char err[ADS_ERRSZ];
+    int n = 0;
+    int rc = jobq_reap(g->db, g->cfg.max_attempts, &n, err);
+
+    if (rc == DB_UNAVAILABLE)
+        db_lost(g, err);
+    else if (rc != DB_OK)
+        log_error("sweep failed: %s", err);
+    else if (n > 0)
+        log_warn("%d job(s) failed for good: their lease expired on every attempt", n);
+    g->more = 1;
+}
+
+/* At the end of the grace period: jobs still running go back to the queue. */
+static void release_running(struct gen *g)
+{
+    int i, n = 0;
+
+    for (i = 0; i < g->nslots; i++) {
+        struct slot *s = &g->slots[i];
+        if (s->state != SLOT_RUNNING)
+            continue;
+        if (s->call != NULL) {
+            curl_multi_remove_handle(g->multi, s->call->easy);
+            aws_call_free(s->call);
+            s->call = NULL;
+        }
+        s->state = SLOT_DONE;
+        s->out = OUT_RELEASE;
+        s->delay_ms = 0;
+        s->error[0] = '\0';
+        n++;
+    }
+    if (n > 0)
+        log_info("shutdown grace over: releasing %d job(s) in flight", n);
+}
+
+static double min_pos(double a, double b)
+{
+    return a < b ? a : b;
+}
+
+/* Waits for the model calls, a notification, a signal or the next timer. */
+static void wait_events(struct gen *g, double now, int db_up)
+{
+    struct curl_waitfd fds[2];
+    unsigned nfds = 0;
+    double until = g->next_sweep;
+    int running = 0, pending = 0, i;
+    CURLMsg *m;
+    PGconn *c = db_conn(g->db);
+
+    if (db_up)
+        until = min_pos(until, g->next_heartbeat);
+    else
+        until = min_pos(until, g->db_retry_at);
+    if (g->next_due > 0)
+        until = min_pos(until, g->next_due);
+    if (g->draining)
+        until = min_pos(until, g->drain_deadline);
+    for (i = 0; i < g->nslots; i++)
+        pending += g->slots[i].state == SLOT_DONE;
+    if ((pending > 0 && db_up) || (g->more && db_up && !g->draining && (int)g->limit > g->busy) ||
+        (got_term && !g->draining))
+        until = now;
+    fds[nfds].fd = wake_pipe[0];
+    fds[nfds].events = CURL_WAIT_POLLIN;
+    fds[nfds++].revents = 0;
+    if (db_up && c != NULL && PQsocket(c) >= 0) {
+        fds[nfds].fd = PQsocket(c);
+        fds[nfds].events = CURL_WAIT_POLLIN;
+        fds[nfds++].revents = 0;
+    }
+    curl_multi_poll(g->multi, fds, nfds, until > now ? (int)(until - now) + 1 : 0, NULL);
+    if (fds[0].revents != 0) {
+        char drain[64];
+        while (read(wake_pipe[0], drain, sizeof drain) > 0)
+            ;
+    }
+    curl_multi_perform(g->multi, &running);
+    now = ads_now_ms();
+    while ((m = curl_multi_info_read(g->multi, &pending)) != NULL) {
+        struct aws_call *call = NULL;
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&call);
+        if (call != NULL && call->user != NULL)
+            finish_call(g, (struct slot *)call->user, m->data.result, now);
+    }
+    if (nfds == 2) {
+        PGnotify *n;
+        if (!PQconsumeInput(c)) {
+            db_lost(g, PQerrorMessage(c));
+            return;
+        }
+        while ((n = PQnotifies(c)) != NULL) {
+            g->more = 1;
+            PQfreemem(n);
+        }
+    }
+}
+
+static int setup(struct gen *g, const char *path, char *err)
+{
+    char host[64];
+
+    if (cfg_load(&g->cfg, cfg_path(path), err) != 0)
+        return -1;
+    log_init("adsmith-generator", (enum log_level)log_parse_level(g->cfg.log_level));
+    g->db = db_open(g->cfg.database_url, err);
+    if (g->db == NULL || (g->store = store_open(&g->cfg, err)) == NULL)
+        return -1;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    g->multi = curl_multi_init();
+    g->nslots = (int)g->cfg.generator_concurrency;
+    g->slots = calloc((size_t)g->nslots, sizeof *g->slots);
+    if (g->multi == NULL || g->slots == NULL) {
+        ads_errf(err, "out of memory");
         return -1;
     }
-    for (i = 0; i < n; i++) {
-        run_job(g, &jobs[i]);
-        jobq_job_clear(&jobs[i]);
+    curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, (long)g->nslots);
+    g->limit = g->nslots;
+    buf_init(&g->invoke_path);
+    g->bedrock = strcmp(g->cfg.image_provider, "bedrock") == 0;
+    snprintf(g->generator_meta, sizeof g->generator_meta, "builtin");
+    if (g->bedrock) {
+        char url[512];
+        const struct config *c = &g->cfg;
+        int own = c->aws_access_key_id[0] != '\0';
+        if (c->bedrock_endpoint[0] != '\0')
+            snprintf(url, sizeof url, "%s", c->bedrock_endpoint);
+        else
+            snprintf(url, sizeof url, "https://bedrock-runtime.%s.amazonaws.com", c->bedrock_region);
+        if (aws_endpoint_init(&g->ep, url, "bedrock", c->bedrock_region,
+                              own ? c->aws_access_key_id : c->s3_access_key_id,
+                              own ? c->aws_secret_access_key : c->s3_secret_access_key,
+                              own ? c->aws_session_token : c->s3_session_token,
+                              c->ai_connect_timeout_ms, c->image_timeout_ms, err) != 0)
+            return -1;
+        canvas_invoke_path(&g->invoke_path, c->image_model);
+        snprintf(g->generator_meta, sizeof g->generator_meta, "bedrock:%.120s", c->image_model);
     }
-    return n;
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    snprintf(g->worker, sizeof g->worker, "%s:%d", host, (int)getpid());
+    g->db_backoff = DB_BACKOFF_MIN_MS;
+    return 0;
+}
+
+static void teardown(struct gen *g)
+{
+    int i;
+
+    for (i = 0; g->slots != NULL && i < g->nslots; i++)
+        if (g->slots[i].state != SLOT_FREE)
+            slot_free(g, &g->slots[i]);
+    free(g->slots);
+    if (g->multi != NULL)
+        curl_multi_cleanup(g->multi);
+    if (g->bedrock)
+        aws_endpoint_free(&g->ep);
+    buf_free(&g->invoke_path);
+    db_close(g->db);
+    store_close(g->store);
+    cfg_free(&g->cfg);
+}
+
+static int install_signals(char *err)
+{
+    struct sigaction sa;
+
+    if (pipe(wake_pipe) != 0 || fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
+        fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK) != 0) {
+        ads_errf(err, "cannot create the wake-up pipe");
+        return -1;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+/* One turn of the loop; 0 to go on, 1 when it is time to exit. */
+static int step(struct gen *g)
+{
+    double now = ads_now_ms();
+    int up;
+
+    if (got_term && !g->draining) {
+        g->draining = 1;
+        g->drain_deadline = now + (double)g->cfg.shutdown_grace * 1000;
+        log_info("stopping: finishing %d job(s) in hand (grace %ld s)", g->busy, g->cfg.shutdown_grace);
+    }
+    if (g->draining && g->busy == 0)
+        return 1;
+    if (g->draining && now >= g->drain_deadline) {
+        release_running(g);
+        if (now >= g->drain_deadline + RELEASE_WAIT_MS) {
+            log_warn("%d job(s) left to lease expiry: the database is away", g->busy);
+            return 1;
+        }
+    }
+    up = db_ready(g, now);
+    if (up)
+        flush(g);
+    up = up && g->listen_gen != 0;
+    /* A retry or an expired lease coming due is a sweep of its own: the
+     * job may need reaping rather than claiming. */
+    if (up && (now >= g->next_sweep || (g->next_due > 0 && now >= g->next_due))) {
+        sweep(g);
+        if (now >= g->next_sweep)
+            g->next_sweep = now + (double)g->cfg.poll_interval * 1000;
+        g->next_due = 0;
+    }
+    if (up && now >= g->next_heartbeat) {
+        heartbeat(g);
+        g->next_heartbeat = now + (double)g->cfg.job_lease * 1000 / 3;
+    }
+    if (up && !g->draining && g->more)
+        claim(g, now);
+    wait_events(g, now, g->listen_gen != 0);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     struct gen g;
-    char err[ADS_ERRSZ], host[64];
+    char err[ADS_ERRSZ];
     const char *path = NULL;
-    int opt, backoff = 1;
-    struct sigaction sa;
+    int opt;
 
     while ((opt = getopt(argc, argv, "c:h")) != -1) {
         if (opt == 'c') {
@@ -148,49 +690,17 @@ int main(int argc, char **argv)
         }
     }
     memset(&g, 0, sizeof g);
-    if (cfg_load(&g.cfg, cfg_path(path), err) != 0) {
+    if (setup(&g, path, err) != 0 || install_signals(err) != 0) {
         fprintf(stderr, "adsmith-generator: %s\n", err);
+        teardown(&g);
         return 1;
     }
-    log_init("adsmith-generator", (enum log_level)log_parse_level(g.cfg.log_level));
-    g.db = db_open(g.cfg.database_url, err);
-    g.store = store_open(&g.cfg, err);
-    if (g.db == NULL || g.store == NULL) {
-        fprintf(stderr, "adsmith-generator: %s\n", err);
-        return 1;
-    }
-    if (gethostname(host, sizeof host) != 0)
-        snprintf(host, sizeof host, "localhost");
-    host[sizeof host - 1] = '\0';
-    snprintf(g.worker, sizeof g.worker, "%s:%d", host, (int)getpid());
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    log_info("generator %s started (sweep every %ld s)", g.worker, g.cfg.poll_interval);
-    while (!got_term) {
-        int n;
-        if (!g.listening) {
-            if (listen_jobs(&g, err) != DB_OK) {
-                log_warn("%s; retrying in %d s", err, backoff);
-                sleep((unsigned)backoff);
-                backoff = backoff < 30 ? backoff * 2 : 30;
-                continue;
-            }
-            backoff = 1;
-            log_info("listening for jobs");
-        }
-        n = work_once(&g);
-        if (n == BATCH || got_term)
-            continue;
-        if (n >= 0)
-            wait_for_work(&g);
-    }
-    log_info("generator stopped");
-    db_close(g.db);
-    store_close(g.store);
-    cfg_free(&g.cfg);
+    log_info("generator %s started: provider %s, %d jobs in flight at most, sweep every %ld s",
+             g.worker, g.cfg.image_provider, g.nslots, g.cfg.poll_interval);
+    while (step(&g) == 0)
+        ;
+    log_info("generator stopped: %ld completed, %ld retried, %ld failed, %ld released, %ld throttled",
+             g.completed, g.retried, g.failed, g.released, g.throttled);
+    teardown(&g);
     return 0;
 }

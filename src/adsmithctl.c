@@ -6,6 +6,7 @@
  *   config check                        validate the configuration
  *   storage check                       put/head/get/delete round trip on the store
  *   presign --method PUT|GET --bucket B --key K [...]   print a presigned S3 URL
+ *   jobs list [--status S] [--limit N] | jobs retry ID | jobs retry --all-dead
  */
 #include <config.h>
 
@@ -17,6 +18,7 @@
 #include "auth.h"
 #include "cfg.h"
 #include "db.h"
+#include "jobq.h"
 #include "kb.h"
 #include "migrate.h"
 #include "store.h"
@@ -90,6 +92,52 @@ static int cmd_apikey(struct db *db, int argc, char **argv)
         return 0;
     }
     return usage();
+}
+
+static int cmd_jobs_list(struct db *db, int argc, char **argv)
+{
+    const char *status = NULL;
+    long limit = 50;
+    char err[ADS_ERRSZ];
+    int i;
+
+    for (i = 0; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--status") == 0)
+            status = argv[i + 1];
+        else if (strcmp(argv[i], "--limit") != 0 || ads_parse_long(argv[i + 1], 1, 100000, &limit) != 0)
+            return usage();
+    }
+    if (i != argc)
+        return usage();
+    if (status != NULL && strcmp(status, "pending") != 0 && strcmp(status, "completed") != 0 &&
+        strcmp(status, "failed") != 0)
+        return fail("jobs list", "--status must be pending, completed or failed");
+    return jobq_list(db, status, limit, stdout, err) == DB_OK ? 0 : fail("jobs list", err);
+}
+
+static int cmd_jobs(struct db *db, int argc, char **argv)
+{
+    char err[ADS_ERRSZ];
+    long n = 0;
+
+    if (argc >= 1 && strcmp(argv[0], "list") == 0)
+        return cmd_jobs_list(db, argc - 1, argv + 1);
+    if (argc != 2 || strcmp(argv[0], "retry") != 0)
+        return usage();
+    if (strcmp(argv[1], "--all-dead") == 0) {
+        if (jobq_retry(db, NULL, &n, err) != DB_OK)
+            return fail("jobs retry", err);
+        printf("%ld failed job(s) put back in the queue\n", n);
+        return 0;
+    }
+    if (!ads_all_chars(argv[1], 1, 64, "_-"))
+        return fail("jobs retry", "a request id is 1-64 of [A-Za-z0-9_-]");
+    if (jobq_retry(db, argv[1], &n, err) != DB_OK)
+        return fail("jobs retry", err);
+    if (n == 0)
+        return fail("jobs retry", "no failed job with that id");
+    printf("job %s put back in the queue\n", argv[1]);
+    return 0;
 }
 
 static int cmd_config_check(struct config *cfg)
@@ -262,6 +310,8 @@ int main(int argc, char **argv)
         rc = cmd_migrate(&cfg, db, argc - i - 1, argv + i + 1);
     else if (strcmp(argv[i], "apikey") == 0)
         rc = cmd_apikey(db, argc - i - 1, argv + i + 1);
+    else if (strcmp(argv[i], "jobs") == 0)
+        rc = cmd_jobs(db, argc - i - 1, argv + i + 1);
     else
         rc = usage();
     db_close(db);

@@ -51,13 +51,25 @@ static const struct key keys[] = {
     { "text_provider", K_STR, S(text_provider), "builtin", 0, 0, "builtin", NULL, 0 },
     { "vision_provider", K_STR, S(vision_provider), "builtin", 0, 0, "builtin", NULL, 0 },
     { "video_provider", K_STR, S(video_provider), "none", 0, 0, "none", NULL, 0 },
-    { "image_provider", K_STR, S(image_provider), "builtin", 0, 0, "builtin", NULL, 0 },
+    { "image_provider", K_STR, S(image_provider), "builtin", 0, 0, "builtin|bedrock", NULL, 0 },
+    { "image_model", K_STR, S(image_model), "amazon.nova-canvas-v1:0", 0, 0, NULL, NULL, 0 },
+    { "image_quality", K_STR, S(image_quality), "standard", 0, 0, "standard|premium", NULL, 0 },
+    { "image_timeout_ms", K_INT, S(image_timeout_ms), "60000", 1000, 600000, NULL, NULL, 0 },
+    { "ai_connect_timeout_ms", K_INT, S(ai_connect_timeout_ms), "3000", 100, 60000, NULL, NULL, 0 },
+    { "bedrock_region", K_STR, S(bedrock_region), "us-east-1", 0, 0, NULL, "AWS_REGION", 0 },
+    { "bedrock_endpoint", K_STR, S(bedrock_endpoint), "", 0, 0, NULL, NULL, 0 },
+    { "aws_access_key_id", K_STR, S(aws_access_key_id), "", 0, 0, NULL, "AWS_ACCESS_KEY_ID", 0 },
+    { "aws_secret_access_key", K_STR, S(aws_secret_access_key), "", 0, 0, NULL, "AWS_SECRET_ACCESS_KEY", 1 },
+    { "aws_session_token", K_STR, S(aws_session_token), "", 0, 0, NULL, "AWS_SESSION_TOKEN", 1 },
     { "log_level", K_STR, S(log_level), "info", 0, 0, "debug|info|warn|error", NULL, 0 },
     { "data_dir", K_STR, S(data_dir), ADS_DATADIR, 0, 0, NULL, NULL, 0 },
     { "max_image_pixels", K_INT, S(max_image_pixels), "40000000", 1024, 200000000, NULL, NULL, 0 },
     { "poll_interval", K_INT, S(poll_interval), "5", 1, 3600, NULL, NULL, 0 },
     { "job_lease", K_INT, S(job_lease), "300", 5, 86400, NULL, NULL, 0 },
     { "max_attempts", K_INT, S(max_attempts), "3", 1, 100, NULL, NULL, 0 },
+    { "retry_backoff_ms", K_INT, S(retry_backoff_ms), "2000", 10, 3600000, NULL, NULL, 0 },
+    { "generator_concurrency", K_INT, S(generator_concurrency), "16", 1, 1024, NULL, NULL, 0 },
+    { "shutdown_grace", K_INT, S(shutdown_grace), "30", 0, 3600, NULL, NULL, 0 },
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -198,6 +210,13 @@ static int load_env(struct config *cfg, char *err)
     return 0;
 }
 
+static int is_region(const struct key *k)
+{
+    size_t n = strlen(k->name);
+
+    return n > 7 && strcmp(k->name + n - 7, "_region") == 0;
+}
+
 /* AWS_* variables fill credentials the file and ADSMITH_* left empty. */
 static int load_aws_env(struct config *cfg, char *err)
 {
@@ -213,9 +232,8 @@ static int load_aws_env(struct config *cfg, char *err)
         v = getenv(keys[i].aws_env);
         if (v == NULL || *v == '\0')
             continue;
-        if (**slot != '\0' && strcmp(keys[i].name, "s3_region") != 0)
-            continue;
-        if (strcmp(keys[i].name, "s3_region") == 0 && strcmp(*slot, keys[i].def) != 0)
+        /* A region has a default, so "left empty" means "still the default". */
+        if (strcmp(*slot, is_region(&keys[i]) ? keys[i].def : "") != 0)
             continue;
         if (set_key(cfg, &keys[i], v, keys[i].aws_env, err) != 0)
             return -1;

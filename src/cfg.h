@@ -2,7 +2,8 @@
  * config: the one configuration file ("key = value" lines, '#' comments),
  * path from -c FILE or ADSMITH_CONFIG. Every key can be overridden from the
  * environment as ADSMITH_<KEY>. S3-style credentials fall back to the usual
- * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN / AWS_REGION.
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN / AWS_REGION,
+ * and so do the AI services' (aws_*, bedrock_region).
  * An unknown key or a bad value is an error naming the file and line.
  *
  * A struct config owns all its strings; cfg_free releases them.
@@ -37,13 +38,25 @@ struct config {
     char *text_provider;      /* "builtin" */
     char *vision_provider;    /* "builtin" */
     char *video_provider;     /* "none" */
-    char *image_provider;     /* "builtin" */
+    char *image_provider;     /* "builtin" | "bedrock" */
+    char *image_model;        /* Bedrock model id for images */
+    char *image_quality;      /* "standard" | "premium" */
+    long image_timeout_ms;    /* one image call, total */
+    long ai_connect_timeout_ms;
+    char *bedrock_region;
+    char *bedrock_endpoint;   /* "" = https://bedrock-runtime.{region}.amazonaws.com */
+    char *aws_access_key_id;  /* AI services' credentials; "" = the s3_* ones */
+    char *aws_secret_access_key;
+    char *aws_session_token;
     char *log_level;
     char *data_dir;           /* market knowledge base and other shipped data */
     long max_image_pixels;
     long poll_interval;       /* generator sweep, seconds */
     long job_lease;           /* seconds */
     long max_attempts;
+    long retry_backoff_ms;    /* base of the exponential retry backoff */
+    long generator_concurrency; /* jobs in flight per generator */
+    long shutdown_grace;      /* seconds to finish jobs in hand on SIGTERM */
 };
 
 /* Fills cfg with defaults, then the file (path may be NULL: defaults and the

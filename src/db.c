@@ -12,6 +12,7 @@ struct db {
     PGconn *conn;
     const char *prepared[DB_MAX_PREPARED];   /* statement names, static storage */
     int nprepared;
+    unsigned long generation;   /* connections made so far */
 };
 
 struct db *db_open(const char *conninfo, char *err)
@@ -64,12 +65,18 @@ int db_ensure(struct db *db, char *err)
         return DB_UNAVAILABLE;
     }
     PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
+    db->generation++;
     return DB_OK;
 }
 
 PGconn *db_conn(struct db *db)
 {
     return db->conn;
+}
+
+unsigned long db_generation(const struct db *db)
+{
+    return db->generation;
 }
 
 static int is_prepared(const struct db *db, const char *name)

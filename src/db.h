@@ -39,6 +39,10 @@ int db_ensure(struct db *db, char *err);
 /* The live connection, for LISTEN/NOTIFY and socket polling; may be NULL. */
 PGconn *db_conn(struct db *db);
 
+/* Counts the connections made: session state (LISTEN) set on an older
+ * generation is gone. */
+unsigned long db_generation(const struct db *db);
+
 /* Forgets the connection so the next call reconnects. */
 void db_drop(struct db *db);
 

@@ -6,28 +6,62 @@
 #include <string.h>
 #include <time.h>
 
-int jobq_claim(struct db *db, const char *worker, long lease_secs, int max,
-               struct jobq_job *jobs, int *n, char *err)
+#include <json-c/json.h>
+#include <openssl/rand.h>
+
+/* The ids as a JSON array, the one form in which a set of ids reaches SQL. */
+static char *ids_json(const char *const *ids, int n)
+{
+    json_object *a = json_object_new_array();
+    char *out;
+    int i;
+
+    for (i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_string(ids[i]));
+    out = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+    json_object_put(a);
+    return out;
+}
+
+/* Marks held[i] for each id among the result's first column. */
+static void mark_held(PGresult *r, const char *const *ids, int n, int *held)
+{
+    int i, j;
+
+    for (i = 0; i < n; i++)
+        held[i] = 0;
+    for (j = 0; j < PQntuples(r); j++)
+        for (i = 0; i < n; i++)
+            if (!held[i] && strcmp(ids[i], PQgetvalue(r, j, 0)) == 0) {
+                held[i] = 1;
+                break;
+            }
+}
+
+int jobq_claim(struct db *db, const char *worker, long lease_secs, long max_attempts,
+               int max, struct jobq_job *jobs, int *n, char *err)
 {
     static const char sql[] =
         "WITH due AS ("
         "  SELECT request_id FROM generated_images"
-        "  WHERE status = 'pending' AND run_after <= now()"
+        "  WHERE status = 'pending' AND run_after <= now() AND attempts < $4::int"
         "    AND (locked_until IS NULL OR locked_until < now())"
         "  ORDER BY run_after LIMIT $2 FOR UPDATE SKIP LOCKED)"
         " UPDATE generated_images g SET locked_until = now() + make_interval(secs => $3::int),"
-        "   locked_by = $1, attempts = g.attempts + 1, claimed_at = clock_timestamp()"
+        "   locked_by = $1, attempts = g.attempts + 1, claimed_at = clock_timestamp(),"
+        "   started_at = coalesce(g.started_at, clock_timestamp())"
         " FROM due WHERE g.request_id = due.request_id"
         " RETURNING g.request_id, g.user_id, g.prompt, g.style, g.aspect_ratio, g.attempts";
-    char maxs[16], leases[24];
-    const char *vals[3] = { worker, maxs, leases };
+    char maxs[16], leases[24], attempts[24];
+    const char *vals[4] = { worker, maxs, leases, attempts };
     PGresult *r;
     int rc, i;
 
     snprintf(maxs, sizeof maxs, "%d", max);
     snprintf(leases, sizeof leases, "%ld", lease_secs);
+    snprintf(attempts, sizeof attempts, "%ld", max_attempts);
     *n = 0;
-    rc = db_exec(db, "jobq_claim", sql, 3, vals, &r, NULL, err);
+    rc = db_exec(db, "jobq_claim", sql, 4, vals, &r, NULL, err);
     if (rc != DB_OK)
         return rc;
     for (i = 0; i < PQntuples(r) && i < max; i++) {
@@ -39,53 +73,256 @@ int jobq_claim(struct db *db, const char *worker, long lease_secs, int max,
         snprintf(j->style, sizeof j->style, "%s", PQgetvalue(r, i, 3));
         snprintf(j->aspect_ratio, sizeof j->aspect_ratio, "%s", PQgetvalue(r, i, 4));
         j->attempts = atoi(PQgetvalue(r, i, 5));
+        if (j->prompt == NULL) {
+            /* The lease expires and another claim takes it. */
+            continue;
+        }
         (*n)++;
     }
     PQclear(r);
     return DB_OK;
 }
 
-int jobq_complete(struct db *db, const struct jobq_job *job, const char *worker,
-                  const char *s3_key, const char *s3_url, char *err)
+int jobq_complete(struct db *db, const char *worker, const struct jobq_done *done, int n,
+                  int *held, char *err)
 {
     static const char sql[] =
-        "UPDATE generated_images SET status = 'completed', s3_key = $3, s3_url = $4,"
+        "UPDATE generated_images g SET status = 'completed', s3_key = d.s3_key, s3_url = d.s3_url,"
         " generated_at = clock_timestamp(), locked_until = NULL, error = NULL"
-        " WHERE request_id = $1 AND locked_by = $2 AND status = 'pending'";
-    const char *vals[4] = { job->request_id, worker, s3_key, s3_url };
+        " FROM json_to_recordset($2::json) AS d(request_id text, s3_key text, s3_url text)"
+        " WHERE g.request_id = d.request_id AND g.locked_by = $1 AND g.status = 'pending'"
+        " RETURNING g.request_id";
+    json_object *a = json_object_new_array();
+    const char *ids[256];
+    const char *vals[2];
+    char *js;
     PGresult *r;
-    int rc, changed;
+    int rc, i;
 
-    rc = db_exec(db, "jobq_complete", sql, 4, vals, &r, NULL, err);
+    if (n > 256) {
+        ads_errf(err, "at most 256 completions at once");
+        json_object_put(a);
+        return DB_ERROR;
+    }
+    for (i = 0; i < n; i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "request_id", json_object_new_string(done[i].request_id));
+        json_object_object_add(o, "s3_key", json_object_new_string(done[i].s3_key));
+        json_object_object_add(o, "s3_url", json_object_new_string(done[i].s3_url));
+        json_object_array_add(a, o);
+        ids[i] = done[i].request_id;
+    }
+    js = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+    json_object_put(a);
+    if (js == NULL) {
+        ads_errf(err, "out of memory");
+        return DB_ERROR;
+    }
+    vals[0] = worker;
+    vals[1] = js;
+    rc = db_exec(db, "jobq_complete", sql, 2, vals, &r, NULL, err);
+    free(js);
     if (rc != DB_OK)
         return rc;
-    changed = atoi(PQcmdTuples(r));
+    mark_held(r, ids, n, held);
     PQclear(r);
-    return changed == 1 ? DB_OK : 1;
+    return DB_OK;
 }
 
-int jobq_fail(struct db *db, const struct jobq_job *job, const char *worker,
-              const char *error, int permanent, long max_attempts, long retry_secs, char *err)
+int jobq_fail(struct db *db, const struct jobq_job *job, const char *worker, const char *error,
+              int permanent, long max_attempts, long retry_ms, int *dead, char *err)
 {
     static const char sql[] =
-        "UPDATE generated_images SET"
-        " status = CASE WHEN $4::boolean OR attempts >= $5::int THEN 'failed' ELSE 'pending' END,"
+        "WITH f AS (SELECT $4::boolean OR attempts >= $5::int AS dead FROM generated_images"
+        "           WHERE request_id = $1 AND locked_by = $2 AND status = 'pending' FOR UPDATE)"
+        " UPDATE generated_images SET"
+        " status = CASE WHEN f.dead THEN 'failed' ELSE 'pending' END,"
+        " dead_lettered_at = CASE WHEN f.dead THEN clock_timestamp() END,"
+        " locked_by = CASE WHEN f.dead THEN locked_by END,"
         " error = $3, locked_until = NULL,"
-        " run_after = clock_timestamp() + make_interval(secs => $6::int)"
-        " WHERE request_id = $1 AND locked_by = $2 AND status = 'pending'";
+        " run_after = clock_timestamp() + make_interval(secs => $6::double precision / 1000)"
+        " FROM f WHERE request_id = $1 AND locked_by = $2 AND status = 'pending'"
+        " RETURNING f.dead";
     char maxs[24], retry[24];
     const char *vals[6] = { job->request_id, worker, error, permanent ? "true" : "false", maxs, retry };
     PGresult *r;
     int rc, changed;
 
     snprintf(maxs, sizeof maxs, "%ld", max_attempts);
-    snprintf(retry, sizeof retry, "%ld", retry_secs);
+    snprintf(retry, sizeof retry, "%ld", retry_ms);
+    *dead = 0;
     rc = db_exec(db, "jobq_fail", sql, 6, vals, &r, NULL, err);
     if (rc != DB_OK)
         return rc;
-    changed = atoi(PQcmdTuples(r));
+    changed = PQntuples(r);
+    if (changed == 1)
+        *dead = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     return changed == 1 ? DB_OK : 1;
+}
+
+int jobq_release(struct db *db, const char *worker, const char *const *ids, int nids,
+                 long delay_ms, const char *error, int *n, char *err)
+{
+    static const char sql[] =
+        "WITH r AS (UPDATE generated_images SET attempts = greatest(attempts - 1, 0),"
+        "   locked_until = NULL, locked_by = NULL, error = coalesce($4, error),"
+        "   run_after = clock_timestamp() + make_interval(secs => $3::double precision / 1000)"
+        " WHERE request_id = ANY (ARRAY(SELECT json_array_elements_text($2::json)))"
+        "   AND locked_by = $1 AND status = 'pending' RETURNING 1)"
+        " SELECT (SELECT count(*) FROM r),"
+        "   CASE WHEN $3::bigint = 0 THEN pg_notify('" JOBQ_CHANNEL "', 'released') END";
+    char delay[24];
+    char *js = ids_json(ids, nids);
+    const char *vals[4] = { worker, js, delay, error };
+    PGresult *r;
+    int rc;
+
+    *n = 0;
+    if (js == NULL) {
+        ads_errf(err, "out of memory");
+        return DB_ERROR;
+    }
+    snprintf(delay, sizeof delay, "%ld", delay_ms);
+    rc = db_exec(db, "jobq_release", sql, 4, vals, &r, NULL, err);
+    free(js);
+    if (rc != DB_OK)
+        return rc;
+    *n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return DB_OK;
+}
+
+int jobq_extend(struct db *db, const char *worker, const char *const *ids, int nids,
+                long lease_secs, int *held, char *err)
+{
+    static const char sql[] =
+        "UPDATE generated_images SET locked_until = now() + make_interval(secs => $3::int)"
+        " WHERE request_id = ANY (ARRAY(SELECT json_array_elements_text($2::json)))"
+        "   AND locked_by = $1 AND status = 'pending' RETURNING request_id";
+    char lease[24];
+    char *js = ids_json(ids, nids);
+    const char *vals[3] = { worker, js, lease };
+    PGresult *r;
+    int rc;
+
+    if (js == NULL) {
+        ads_errf(err, "out of memory");
+        return DB_ERROR;
+    }
+    snprintf(lease, sizeof lease, "%ld", lease_secs);
+    rc = db_exec(db, "jobq_extend", sql, 3, vals, &r, NULL, err);
+    free(js);
+    if (rc != DB_OK)
+        return rc;
+    mark_held(r, ids, nids, held);
+    PQclear(r);
+    return DB_OK;
+}
+
+int jobq_reap(struct db *db, long max_attempts, int *n, char *err)
+{
+    static const char sql[] =
+        "UPDATE generated_images SET status = 'failed', dead_lettered_at = clock_timestamp(),"
+        " error = 'the lease expired on each of ' || attempts || ' attempts (generator stopped or hung)'"
+        " WHERE status = 'pending' AND attempts >= $1::int AND locked_until < now()";
+    char maxs[24];
+    const char *vals[1] = { maxs };
+    PGresult *r;
+    int rc;
+
+    snprintf(maxs, sizeof maxs, "%ld", max_attempts);
+    *n = 0;
+    rc = db_exec(db, "jobq_reap", sql, 1, vals, &r, NULL, err);
+    if (rc != DB_OK)
+        return rc;
+    *n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return DB_OK;
+}
+
+int jobq_next_due(struct db *db, long *ms, char *err)
+{
+    static const char sql[] =
+        "SELECT ceil(extract(epoch FROM min(greatest(run_after, coalesce(locked_until, run_after)))"
+        "                              - clock_timestamp()) * 1000)::bigint"
+        " FROM generated_images WHERE status = 'pending'";
+    PGresult *r;
+    int rc;
+
+    *ms = -1;
+    rc = db_exec(db, "jobq_next_due", sql, 0, NULL, &r, NULL, err);
+    if (rc != DB_OK)
+        return rc;
+    if (!PQgetisnull(r, 0, 0)) {
+        *ms = atol(PQgetvalue(r, 0, 0));
+        if (*ms < 0)
+            *ms = 0;
+    }
+    PQclear(r);
+    return DB_OK;
+}
+
+int jobq_list(struct db *db, const char *status, long limit, FILE *f, char *err)
+{
+    static const char sql[] =
+        "SELECT request_id, status, attempts,"
+        " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+        " coalesce(to_char(claimed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '-'),"
+        " coalesce(to_char(coalesce(generated_at, dead_lettered_at) AT TIME ZONE 'UTC',"
+        "                  'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '-'),"
+        " coalesce(locked_by, '-'), coalesce(replace(error, E'\\n', ' '), '')"
+        " FROM generated_images WHERE ($1::text IS NULL OR status = $1)"
+        " ORDER BY created_at DESC LIMIT $2::int";
+    char lim[24];
+    const char *vals[2] = { status, lim };
+    PGresult *r;
+    int rc, i;
+
+    snprintf(lim, sizeof lim, "%ld", limit);
+    rc = db_exec(db, "jobq_list", sql, 2, vals, &r, NULL, err);
+    if (rc != DB_OK)
+        return rc;
+    fprintf(f, "REQUEST_ID\tSTATUS\tATTEMPTS\tCREATED\tCLAIMED\tFINISHED\tWORKER\tERROR\n");
+    for (i = 0; i < PQntuples(r); i++)
+        fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
+                PQgetvalue(r, i, 6), PQgetvalue(r, i, 7));
+    PQclear(r);
+    return DB_OK;
+}
+
+int jobq_retry(struct db *db, const char *id, long *n, char *err)
+{
+    static const char sql[] =
+        "UPDATE generated_images SET status = 'pending', attempts = 0, dead_lettered_at = NULL,"
+        " run_after = clock_timestamp(), locked_until = NULL, locked_by = NULL"
+        " WHERE status = 'failed' AND ($1::text IS NULL OR request_id = $1)";
+    const char *vals[1] = { id };
+    PGresult *r;
+    int rc;
+
+    *n = 0;
+    rc = db_exec(db, "jobq_retry", sql, 1, vals, &r, NULL, err);
+    if (rc != DB_OK)
+        return rc;
+    *n = atol(PQcmdTuples(r));
+    PQclear(r);
+    return DB_OK;
+}
+
+long jobq_backoff_ms(long base_ms, int attempts)
+{
+    unsigned int rnd = 0;
+    long d = base_ms;
+    int i;
+
+    for (i = 1; i < attempts && d < 3600000; i++)
+        d *= 2;
+    if (d > 3600000)
+        d = 3600000;
+    RAND_bytes((unsigned char *)&rnd, sizeof rnd);
+    return d / 2 + (long)(rnd % (unsigned)(d / 2 + 1));
 }
 
 void jobq_job_clear(struct jobq_job *job)

@@ -1,15 +1,26 @@
 /*
- * jobq: the image job queue kept in generated_images. A claim takes due
- * pending jobs with FOR UPDATE SKIP LOCKED and sets a lease (locked_until,
- * locked_by), counts the attempt and records claimed_at, in one statement,
- * so several generators share the queue without running a job twice at
- * once. Completion and failure are conditional on still holding the lease
- * of a pending job: a late worker cannot overwrite a result.
+ * jobq: the image job queue kept in generated_images.
  *
- * A struct jobq_job owns its prompt (jobq_job_clear).
+ * A claim takes due pending jobs with FOR UPDATE SKIP LOCKED and sets a
+ * lease (locked_until, locked_by), counts the attempt and records
+ * claimed_at, in one statement, so several generators share the queue
+ * without running a job twice at once. Every later write (complete, fail,
+ * release, extend) is conditional on still holding the lease of a pending
+ * job: a late worker whose lease expired cannot overwrite the result of the
+ * worker that took over.
+ *
+ * A failed attempt goes back to pending with run_after in the future; the
+ * last allowed one, or one that can never succeed, makes the job failed
+ * with dead_lettered_at set (the dead_letter view). A release (shutdown,
+ * throttling) puts a job back without counting the attempt.
+ *
+ * A struct jobq_job owns its prompt (jobq_job_clear). Sets of jobs travel
+ * as arrays of request ids; what comes back is the subset still held.
  */
 #ifndef ADS_JOBQ_H
 #define ADS_JOBQ_H
+
+#include <stdio.h>
 
 #include "db.h"
 
@@ -21,23 +32,65 @@ struct jobq_job {
     char style[16];
     char aspect_ratio[8];
     char *prompt;
-    int attempts;
+    int attempts;            /* including this one */
 };
 
-/* Claims up to max jobs into jobs[]; *n gets the count. */
-int jobq_claim(struct db *db, const char *worker, long lease_secs, int max,
-               struct jobq_job *jobs, int *n, char *err);
-/* 0 when this worker completed it; 1 when the lease was lost. */
-int jobq_complete(struct db *db, const struct jobq_job *job, const char *worker,
-                  const char *s3_key, const char *s3_url, char *err);
-/* Records a failed attempt: retried after retry_secs unless permanent or
- * attempts reached max_attempts, then failed with the error. 0, or 1 when
- * the lease was lost. */
-int jobq_fail(struct db *db, const struct jobq_job *job, const char *worker,
-              const char *error, int permanent, long max_attempts, long retry_secs, char *err);
+/* A finished job to record as completed. */
+struct jobq_done {
+    const char *request_id;
+    const char *s3_key;
+    const char *s3_url;
+};
+
+/* Claims up to max due jobs that have attempts left into jobs[]; *n gets
+ * the count. */
+int jobq_claim(struct db *db, const char *worker, long lease_secs, long max_attempts,
+               int max, struct jobq_job *jobs, int *n, char *err);
+
+/* Completes n jobs in one statement. held[i] is set to 1 for each job this
+ * worker completed, 0 where the lease had been lost. */
+int jobq_complete(struct db *db, const char *worker, const struct jobq_done *done, int n,
+                  int *held, char *err);
+
+/* Records a failed attempt: retried after retry_ms unless permanent or the
+ * attempts are used up, then failed for good with the error. 0, or 1 when
+ * the lease was lost. *dead is set when the job failed for good. */
+int jobq_fail(struct db *db, const struct jobq_job *job, const char *worker, const char *error,
+              int permanent, long max_attempts, long retry_ms, int *dead, char *err);
+
+/* Puts jobs back to pending after delay_ms without counting the attempt
+ * (error, when not NULL, is kept as the reason) and wakes the generators.
+ * *n gets how many were still held. */
+int jobq_release(struct db *db, const char *worker, const char *const *ids, int nids,
+                 long delay_ms, const char *error, int *n, char *err);
+
+/* Extends the leases of held jobs to now + lease_secs; held[i] as above. */
+int jobq_extend(struct db *db, const char *worker, const char *const *ids, int nids,
+                long lease_secs, int *held, char *err);
+
+/* Fails for good the jobs whose lease expired on their last attempt (their
+ * generators died or hung max_attempts times). *n gets the count. */
+int jobq_reap(struct db *db, long max_attempts, int *n, char *err);
+
+/* Milliseconds until the next pending job becomes due (a retry's run_after
+ * or an expired lease); -1 when none is waiting. */
+int jobq_next_due(struct db *db, long *ms, char *err);
+
+/* Prints jobs (newest first, at most limit; status NULL for all) to f. */
+int jobq_list(struct db *db, const char *status, long limit, FILE *f, char *err);
+
+/* Puts one failed job (id) or every failed job (id NULL) back to pending
+ * with a fresh count of attempts. *n gets how many. */
+int jobq_retry(struct db *db, const char *id, long *n, char *err);
+
 void jobq_job_clear(struct jobq_job *job);
 
 /* The generated object key for a job at time t (out: at least 512 bytes). */
 void jobq_asset_key(const struct jobq_job *job, long t, char *out, size_t outsz);
+
+/* Retry delay after a failed attempt: base_ms * 2^(attempts-1), capped at
+ * an hour, with equal jitter (half fixed, half random) so a burst of
+ * failures does not come back as a burst. */
+long jobq_backoff_ms(long base_ms, int attempts);
 
 #endif

@@ -7,6 +7,7 @@
  * error body becomes the error message (code, message, request id).
  */
 #include "store_int.h"
+#include "aws.h"
 #include "buf.h"
 #include "log.h"
 #include "sigv4.h"
@@ -37,31 +38,6 @@ struct s3_store {
 };
 
 static const struct store_ops s3_ops;
-
-/* Splits "scheme://host[:port][/prefix]". */
-static int parse_endpoint(struct s3_store *s, const char *endpoint, char *err)
-{
-    const char *p = strstr(endpoint, "://"), *slash;
-    size_t n;
-
-    if (p == NULL || (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0)) {
-        ads_errf(err, "s3_endpoint must start with http:// or https://");
-        return -1;
-    }
-    s->scheme = strndup(endpoint, (size_t)(p - endpoint));
-    p += 3;
-    slash = strchr(p, '/');
-    s->host = slash ? strndup(p, (size_t)(slash - p)) : strdup(p);
-    s->prefix = strdup(slash ? slash : "");
-    n = strlen(s->prefix);
-    while (n > 0 && s->prefix[n - 1] == '/')
-        s->prefix[--n] = '\0';
-    if (s->host == NULL || s->host[0] == '\0') {
-        ads_errf(err, "s3_endpoint has no host");
-        return -1;
-    }
-    return 0;
-}
 
 static void s3_close(struct store *base)
 {
@@ -101,7 +77,7 @@ struct store *store_s3_open(const struct config *cfg, char *err)
         snprintf(endpoint, sizeof endpoint, "%s", cfg->s3_endpoint);
     else
         snprintf(endpoint, sizeof endpoint, "https://s3.%s.amazonaws.com", cfg->s3_region);
-    if (parse_endpoint(s, endpoint, err) != 0) {
+    if (aws_split_url(endpoint, "s3_endpoint", &s->scheme, &s->host, &s->prefix, err) != 0) {
         s3_close(&s->base);
         return NULL;
     }

@@ -1,0 +1,258 @@
+#!/usr/bin/python3
+"""A bedrock-runtime emulator for adsmith's tests: InvokeModel for Amazon
+Nova Canvas over HTTP/1.1. Every call's SigV4 signature (service "bedrock")
+is recomputed with botocore's own signer; the body is checked against the
+TEXT_IMAGE request shape, and the answer is a real PNG of the asked size,
+base64 in {"images": [...]}, as the service answers. Errors use Bedrock's
+status codes, x-amzn-ErrorType header and JSON body.
+
+Test control (unsigned, under /_emu/):
+  POST /_emu/behave  JSON, any of:
+      delay_ms      every call waits this long before answering
+      fail          the next N calls answer fail_status (default 503)
+      throttle      the next N calls answer 429 ThrottlingException
+      malformed     the next N calls answer 200 with a broken image
+      refuse_word   prompts containing it are refused by the content filter
+      fail_word     prompts containing it always answer 500
+      hang          the next N calls are answered after hang_ms
+  POST /_emu/reset   back to answering at once, counters zeroed
+  GET  /_emu/stats   JSON counters: requests, signed_ok, rejected, images,
+                     throttled, failed, refused, in_flight, max_in_flight,
+                     calls (signed model calls per prompt), images_by_prompt
+
+Usage: bedrockemu.py --port P --access-key A --secret-key S [--region R]
+                     [--model amazon.nova-canvas-v1:0]"""
+
+import argparse
+import base64
+import hmac
+import json
+import struct
+import threading
+import time
+import urllib.parse
+import uuid
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+
+ARGS = None
+LOCK = threading.Lock()
+SIZES = {(1024, 1024), (1280, 720), (720, 1280), (1152, 864), (864, 1152)}
+PNG_CACHE = {}
+STATE = {}
+
+
+def reset():
+    with LOCK:
+        STATE.clear()
+        STATE.update({"delay_ms": 0, "fail": 0, "fail_status": 503, "throttle": 0, "malformed": 0,
+                      "refuse_word": None, "fail_word": None, "hang": 0, "hang_ms": 0,
+                      "requests": 0, "signed_ok": 0, "rejected": 0, "images": 0, "throttled": 0,
+                      "failed": 0, "refused": 0, "in_flight": 0, "max_in_flight": 0, "calls": {},
+                      "images_by_prompt": {}})
+
+
+def png_of(w, h):
+    """A solid-colour PNG, built once per size: small to send, real to decode."""
+    if (w, h) not in PNG_CACHE:
+        def chunk(kind, data):
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        row = b"\x00" + b"\x2a\x7f\xd4" * w
+        raw = zlib.compress(row * h, 9)
+        PNG_CACHE[(w, h)] = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                             + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+    return PNG_CACHE[(w, h)]
+
+
+def error(status, kind, message):
+    body = json.dumps({"message": message}).encode()
+    return status, {"Content-Type": "application/json", "x-amzn-ErrorType": kind + ":http://internal.amazon.com/coral/com.amazon.bedrock/"}, body
+
+
+def verify(method, raw_path, headers, body):
+    """Recomputes the Authorization header with botocore. None or an error."""
+    auth = headers.get("authorization", "")
+    if not auth.startswith("AWS4-HMAC-SHA256 "):
+        return error(403, "AccessDeniedException", "Missing Authentication Token")
+    fields = dict(p.strip().split("=", 1) for p in auth[len("AWS4-HMAC-SHA256 "):].split(","))
+    cred = fields.get("Credential", "").split("/")
+    if len(cred) != 5 or cred[0] != ARGS.access_key:
+        return error(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+    if cred[2] != ARGS.region or cred[3] != "bedrock":
+        return error(403, "InvalidSignatureException", "Credential should be scoped to a valid region and service.")
+    signed = fields.get("SignedHeaders", "").split(";")
+    if "host" not in signed or "x-amz-date" not in signed:
+        return error(403, "InvalidSignatureException", "host and x-amz-date must be signed.")
+    url = "http://%s%s" % (headers.get("host", ""), raw_path)
+    req = botocore.awsrequest.AWSRequest(method=method, url=url, data=body,
+                                         headers={h: headers[h] for h in signed if h in headers})
+    signer = botocore.auth.SigV4Auth(botocore.credentials.Credentials(ARGS.access_key, ARGS.secret_key),
+                                     "bedrock", ARGS.region)
+    req.context["timestamp"] = headers.get("x-amz-date", "")
+    canonical = signer.canonical_request(req)
+    expected = signer.signature(signer.string_to_sign(req, canonical), req)
+    if not hmac.compare_digest(expected, fields.get("Signature", "")):
+        return error(403, "InvalidSignatureException",
+                     "The request signature we calculated does not match the signature you provided.")
+    return None
+
+
+def check_canvas(req):
+    """The TEXT_IMAGE request shape: ((width, height, prompt), None) or (None, error)."""
+    if not isinstance(req, dict) or req.get("taskType") != "TEXT_IMAGE":
+        return None, error(400, "ValidationException", "taskType must be TEXT_IMAGE")
+    params, conf = req.get("textToImageParams"), req.get("imageGenerationConfig")
+    if not isinstance(params, dict) or not isinstance(conf, dict):
+        return None, error(400, "ValidationException", "textToImageParams and imageGenerationConfig are required")
+    text = params.get("text")
+    if not isinstance(text, str) or not 1 <= len(text) <= 1024:
+        return None, error(400, "ValidationException", "textToImageParams.text must be 1-1024 characters")
+    neg = params.get("negativeText")
+    if neg is not None and (not isinstance(neg, str) or not 1 <= len(neg) <= 1024):
+        return None, error(400, "ValidationException", "textToImageParams.negativeText must be 1-1024 characters")
+    if conf.get("numberOfImages") != 1 or conf.get("quality") not in ("standard", "premium"):
+        return None, error(400, "ValidationException", "numberOfImages must be 1 here and quality standard or premium")
+    w, h, cfg = conf.get("width"), conf.get("height"), conf.get("cfgScale")
+    if (w, h) not in SIZES:
+        return None, error(400, "ValidationException", "unsupported width/height %r x %r" % (w, h))
+    if not isinstance(cfg, (int, float)) or not 1.1 <= cfg <= 10:
+        return None, error(400, "ValidationException", "cfgScale must be 1.1-10")
+    return (w, h, text), None
+
+
+def take(name):
+    """Consumes one of the next-N behaviours; True when it applies."""
+    with LOCK:
+        if STATE[name] > 0:
+            STATE[name] -= 1
+            return True
+    return False
+
+
+def bump(name, n=1):
+    with LOCK:
+        STATE[name] += n
+
+
+def invoke(raw_path, headers, body):
+    denied = verify("POST", raw_path, headers, body)
+    if denied:
+        bump("rejected")
+        return denied
+    bump("signed_ok")
+    parts = raw_path.split("/")
+    if len(parts) != 4 or parts[1] != "model" or parts[3] != "invoke":
+        return error(404, "UnknownOperationException", "unknown operation")
+    model = urllib.parse.unquote(parts[2])
+    if model != ARGS.model:
+        return error(404, "ResourceNotFoundException", "model %s not found" % model)
+    try:
+        req = json.loads(body)
+    except ValueError:
+        return error(400, "ValidationException", "body is not JSON")
+    shape, bad = check_canvas(req)
+    if bad:
+        return bad
+    w, h, text = shape
+    with LOCK:
+        STATE["calls"][text] = STATE["calls"].get(text, 0) + 1
+        delay = STATE["delay_ms"]
+        if STATE["hang"] > 0:
+            STATE["hang"] -= 1
+            delay = STATE["hang_ms"]
+        refuse = STATE["refuse_word"] and STATE["refuse_word"] in text
+        fail_word = STATE["fail_word"] and STATE["fail_word"] in text
+    if delay:
+        time.sleep(delay / 1000.0)
+    if take("throttle"):
+        bump("throttled")
+        return error(429, "ThrottlingException", "Too many requests, please wait before trying again.")
+    if fail_word:
+        bump("failed")
+        return error(500, "InternalServerException", "The model failed to generate (injected for %s)." % STATE["fail_word"])
+    if take("fail"):
+        bump("failed")
+        return error(STATE["fail_status"], "ServiceUnavailableException", "Service unavailable, try again.")
+    if refuse:
+        bump("refused")
+        return error(400, "ValidationException", "This request has been blocked by our content filters.")
+    if take("malformed"):
+        return 200, {"Content-Type": "application/json"}, b'{"images": ["iVBORw0KGgo"], "error": null}'
+    with LOCK:
+        STATE["images"] += 1
+        STATE["images_by_prompt"][text] = STATE["images_by_prompt"].get(text, 0) + 1
+    out = json.dumps({"images": [base64.b64encode(png_of(w, h)).decode()], "error": None}).encode()
+    return 200, {"Content-Type": "application/json"}, out
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def _send(self, status, headers, body):
+        self.send_response(status)
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def do_GET(self):
+        if self.path == "/_emu/stats":
+            with LOCK:
+                out = json.dumps({k: v for k, v in STATE.items()}).encode()
+            return self._send(200, {"Content-Type": "application/json"}, out)
+        return self._send(*error(404, "UnknownOperationException", "unknown operation"))
+
+    def do_POST(self):
+        body = self._body()
+        if self.path == "/_emu/reset":
+            reset()
+            return self._send(200, {"Content-Type": "application/json"}, b"{}")
+        if self.path == "/_emu/behave":
+            with LOCK:
+                STATE.update(json.loads(body or b"{}"))
+            return self._send(200, {"Content-Type": "application/json"}, b"{}")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        with LOCK:
+            STATE["requests"] += 1
+            STATE["in_flight"] += 1
+            STATE["max_in_flight"] = max(STATE["max_in_flight"], STATE["in_flight"])
+        try:
+            status, hdrs, out = invoke(self.path, headers, body)
+        finally:
+            bump("in_flight", -1)
+        return self._send(status, hdrs, out)
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--access-key", required=True)
+    p.add_argument("--secret-key", required=True)
+    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--model", default="amazon.nova-canvas-v1:0")
+    ARGS = p.parse_args()
+    reset()
+    for w, h in SIZES:
+        png_of(w, h)
+    ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer.request_queue_size = 256
+    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
