@@ -114,6 +114,7 @@ def verify_presigned(method, raw_path, query, headers):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # one response, not two segments waiting on a delayed ACK
 
     def log_message(self, fmt, *args):
         pass
