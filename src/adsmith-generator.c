@@ -109,8 +109,8 @@ struct gen {
 
 static void db_lost(struct gen *g, const char *err)
 {
-    if (g->listen_gen != 0)
-        log_warn("database connection lost: %s", err);
+    if (g->listen_gen != 0)   /* libpq's messages run on over several lines */
+        log_warn("database connection lost: %.*s", (int)strcspn(err, "\n"), err);
     g->listen_gen = 0;
     db_drop(g->db);
 }
