@@ -3,6 +3,7 @@
 client would. Started by scripts/test with a private PostgreSQL and nginx."""
 
 import datetime
+import glob
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BASE, VAR, RUNAS, config_value, ctl, expect, expect_error, get, new_source,  # noqa: E402
+from harness import (BASE, PREFIX, VAR, RUNAS, config_value, ctl, expect, expect_error, get, new_source,  # noqa: E402
                      post, request, run, sql, test, test_if, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
@@ -505,17 +506,20 @@ def rate_limits_answer_429_json_with_retry_after():
 def migrations_run_twice_safely():
     code, out, err = ctl("migrate")
     expect(code == 0 and "already applied" in out and "up to date" in out, out + err)
-    expect(sql("SELECT count(*) FROM schema_migrations") == "1")
+    shipped = glob.glob(os.path.join(PREFIX, "share", "adsmith", "sql", "[0-9][0-9][0-9]_*.sql"))
+    expect(len(shipped) >= 2 and sql("SELECT count(*) FROM schema_migrations") == str(len(shipped)),
+           "applied %s, shipped %d" % (sql("SELECT string_agg(version::text, ',') FROM schema_migrations"), len(shipped)))
+    expect(sql("SELECT count(*) FROM pg_views WHERE viewname = 'dead_letter'") == "1")
 
 
 @test
 def every_table_and_column_is_commented():
     missing = sql("SELECT c.relname || '.' || a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
-                  " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'"
+                  " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v')"
                   " AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL")
     expect(missing == "", "columns without comments: " + missing)
     tables = sql("SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                 " WHERE n.nspname = 'public' AND relkind = 'r' AND obj_description(c.oid, 'pg_class') IS NULL")
+                 " WHERE n.nspname = 'public' AND relkind IN ('r', 'v') AND obj_description(c.oid, 'pg_class') IS NULL")
     expect(tables == "", "tables without comments: " + tables)
 
 
