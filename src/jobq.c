@@ -46,11 +46,12 @@ int jobq_claim(struct db *db, const char *worker, long lease_secs, long max_atte
         "  SELECT request_id FROM generated_images"
         "  WHERE status = 'pending' AND run_after <= now() AND attempts < $4::int"
         "    AND (locked_until IS NULL OR locked_until < now())"
-        "  ORDER BY run_after LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        "  ORDER BY run_after LIMIT $2 FOR UPDATE SKIP LOCKED),"
+        " t AS (SELECT clock_timestamp() AS at)"
         " UPDATE generated_images g SET locked_until = now() + make_interval(secs => $3::int),"
-        "   locked_by = $1, attempts = g.attempts + 1, claimed_at = clock_timestamp(),"
-        "   started_at = coalesce(g.started_at, clock_timestamp())"
-        " FROM due WHERE g.request_id = due.request_id"
+        "   locked_by = $1, attempts = g.attempts + 1, claimed_at = t.at,"
+        "   started_at = coalesce(g.started_at, t.at)"
+        " FROM due, t WHERE g.request_id = due.request_id"
         " RETURNING g.request_id, g.user_id, g.prompt, g.style, g.aspect_ratio, g.attempts";
     char maxs[16], leases[24], attempts[24];
     const char *vals[4] = { worker, maxs, leases, attempts };
@@ -225,7 +226,8 @@ int jobq_reap(struct db *db, long max_attempts, int *n, char *err)
     static const char sql[] =
         "UPDATE generated_images SET status = 'failed', dead_lettered_at = clock_timestamp(),"
         " error = 'the lease expired on each of ' || attempts || ' attempts (generator stopped or hung)'"
-        " WHERE status = 'pending' AND attempts >= $1::int AND locked_until < now()";
+        " WHERE status = 'pending' AND attempts >= $1::int"
+        "   AND (locked_until IS NULL OR locked_until < now())";
     char maxs[24];
     const char *vals[1] = { maxs };
     PGresult *r;

@@ -68,8 +68,9 @@ int jobq_release(struct db *db, const char *worker, const char *const *ids, int 
 int jobq_extend(struct db *db, const char *worker, const char *const *ids, int nids,
                 long lease_secs, int *held, char *err);
 
-/* Fails for good the jobs whose lease expired on their last attempt (their
- * generators died or hung max_attempts times). *n gets the count. */
+/* Fails for good the pending jobs with no attempt left that nobody holds:
+ * their lease expired on the last attempt (generators died or hung), or
+ * max_attempts was lowered under them. *n gets the count. */
 int jobq_reap(struct db *db, long max_attempts, int *n, char *err);
 
 /* Milliseconds until the next pending job becomes due (a retry's run_after

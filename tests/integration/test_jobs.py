@@ -240,6 +240,20 @@ def throttling_halves_concurrency_and_costs_no_attempts():
 
 
 @test
+def a_long_call_keeps_its_lease_by_heartbeat():
+    prompt = "A slow image that outlives its first lease"
+    behave(hang=1, hang_ms=7000)
+    rid = enqueue(prompt)
+    expect(wait_until(lambda: stats()["in_flight"] == 1, 5), "the call did not start")
+    first = row(rid, "locked_until")
+    # The lease is 5 s; a heartbeat every 5/3 s moves it on.
+    expect(wait_until(lambda: row(rid, "locked_until") != first, 4), "the lease was not extended")
+    expect(wait_status(rid, "completed", 15), row(rid, "status, attempts, error"))
+    expect(row(rid, "attempts") == "1" and stats()["calls"].get(prompt) == 1,
+           "the job was taken again while running: %s" % row(rid))
+
+
+@test
 def a_late_worker_cannot_overwrite_the_new_lease_holder():
     behave(hang=1, hang_ms=1500)
     rid = enqueue("A slow image whose lease is taken over")
@@ -275,8 +289,13 @@ def sigkill_mid_job_loses_nothing_and_the_job_completes_once():
 def two_generators_share_the_queue_and_run_each_job_once():
     second = start_generator()
     behave(delay_ms=40)
-    prompts = ["Shared queue image number %03d" % i for i in range(80)]
-    rids = [enqueue(p) for p in prompts]
+    tag = uuid.uuid4().hex[:8]
+    prompts = ["Shared queue image %s number %03d" % (tag, i) for i in range(80)]
+    rids = ["shared-%s-%d" % (tag, i) for i in range(80)]
+    # One statement, as a burst of clients: both generators wake to a full queue.
+    sql("INSERT INTO generated_images (request_id, user_id, prompt, style, aspect_ratio, body_hash)"
+        " SELECT 'shared-%s-' || i, 'alice', 'Shared queue image %s number ' || lpad(i::text, 3, '0'),"
+        " 'natural', '1:1', 'x' FROM generate_series(0, 79) AS i" % (tag, tag))
     expect(wait_until(lambda: sql("SELECT count(*) FROM generated_images WHERE status = 'completed' AND request_id IN ('%s')"
                                   % "','".join(rids)) == str(len(rids)), 60), "not every job completed")
     calls = stats()["calls"]
