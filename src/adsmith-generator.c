@@ -45,6 +45,7 @@
 #include "util.h"
 
 #define MAX_COMPLETE_BATCH 256
+#define BUILTIN_BATCH 4
 #define DB_BACKOFF_MIN_MS 250
 #define DB_BACKOFF_MAX_MS 30000
 /* After the grace period, how long to keep trying to release jobs to a
@@ -314,6 +315,10 @@ static void claim(struct gen *g, double now)
     char err[ADS_ERRSZ];
     int rc;
 
+    /* The built-in renderer draws one job at a time in this loop: claiming
+     * more than a few would only keep them from other generators. */
+    if (!g->bedrock && room > BUILTIN_BATCH)
+        room = BUILTIN_BATCH;
     if (room <= 0)
         return;
     rc = jobq_claim(g->db, g->worker, g->cfg.job_lease, g->cfg.max_attempts, room, jobs, &n, err);
