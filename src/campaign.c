@@ -2,6 +2,10 @@
 #include "synth.h"
 #include "util.h"
 #include "vision.h"
+#include "youtube.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -9,6 +13,43 @@ static json_object *timed(json_object *data, double started_ms)
 {
     json_object_object_add(data, "duration_ms", json_object_new_double((double)(long)((ads_now_ms() - started_ms) * 10) / 10.0));
     return data;
+}
+
+static const char *info_str(json_object *info, const char *name)
+{
+    json_object *v;
+
+    if (json_object_object_get_ex(info, name, &v) && json_object_is_type(v, json_type_string))
+        return json_object_get_string(v);
+    return "";
+}
+
+/* Related videos and the youtube_data record; a failure is a warning and no
+ * videos, never invented ones. Returns the videos (a reference of its own). */
+static json_object *video_stage(const struct config *cfg, const struct campaign_input *in,
+                                struct campaign_result *out)
+{
+    json_object *videos = NULL;
+    char *query = NULL;
+    char warning[ADS_ERRSZ], msg[ADS_ERRSZ + 64];
+
+    out->youtube_data = json_object_new_object();
+    json_object_object_add(out->youtube_data, "provider", json_object_new_string(cfg->video_provider));
+    if (strcmp(cfg->video_provider, "youtube") != 0) {
+        json_object_array_add(out->warnings, json_object_new_string("video trends disabled (video_provider = none): no related videos"));
+    } else if (youtube_related(cfg, info_str(in->product_info, "name"), info_str(in->product_info, "category"),
+                               &videos, &query, warning) != 0) {
+        snprintf(msg, sizeof msg, "video trends unavailable: %s", warning);
+        json_object_array_add(out->warnings, json_object_new_string(msg));
+        json_object_object_add(out->youtube_data, "error", json_object_new_string(warning));
+    }
+    if (query != NULL)
+        json_object_object_add(out->youtube_data, "query", json_object_new_string(query));
+    free(query);
+    if (videos == NULL)
+        videos = json_object_new_array();
+    json_object_object_add(out->youtube_data, "videos", json_object_get(videos));
+    return videos;
 }
 
 int campaign_run(const struct config *cfg, const struct kb *kb,
@@ -30,13 +71,8 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
     out->image_analysis = timed(analysis, t);
 
     t = ads_now_ms();
-    videos = json_object_new_array();
-    out->youtube_data = json_object_new_object();
-    json_object_object_add(out->youtube_data, "provider", json_object_new_string(cfg->video_provider));
-    json_object_object_add(out->youtube_data, "videos", json_object_get(videos));
+    videos = video_stage(cfg, in, out);
     timed(out->youtube_data, t);
-    if (strcmp(cfg->video_provider, "none") == 0)
-        json_object_array_add(out->warnings, json_object_new_string("video trends disabled (video_provider = none): no related videos"));
 
     t = ads_now_ms();
     out->cultural_data = json_object_new_object();

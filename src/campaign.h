@@ -1,7 +1,7 @@
 /*
  * campaign: the campaign pipeline behind POST /api/campaign/tier-1. With the
- * built-in providers: image analysis (vision), video trends (none: an empty
- * list and a warning), cultural insight per market (knowledge base), then the
+ * built-in providers: image analysis (vision), video trends (youtube, or
+ * none: an empty list and a warning; a failed call is a warning too), cultural insight per market (knowledge base), then the
  * rule-based synthesiser. Each stage's result and timing are returned for
  * the product row.
  *

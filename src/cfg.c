@@ -21,7 +21,7 @@ struct key {
     const char *def;
     long min, max;
     const char *choices;      /* '|'-separated, or NULL for free text */
-    const char *aws_env;      /* fallback variable, or NULL */
+    const char *aws_env;      /* fallback variable (AWS_*, YOUTUBE_API_KEY), or NULL */
     int secret;
 };
 
@@ -50,7 +50,10 @@ static const struct key keys[] = {
     { "assets_public_url", K_STR, S(assets_public_url), "", 0, 0, NULL, NULL, 0 },
     { "text_provider", K_STR, S(text_provider), "builtin", 0, 0, "builtin", NULL, 0 },
     { "vision_provider", K_STR, S(vision_provider), "builtin", 0, 0, "builtin", NULL, 0 },
-    { "video_provider", K_STR, S(video_provider), "none", 0, 0, "none", NULL, 0 },
+    { "video_provider", K_STR, S(video_provider), "none", 0, 0, "none|youtube", NULL, 0 },
+    { "youtube_endpoint", K_STR, S(youtube_endpoint), "https://www.googleapis.com", 0, 0, NULL, NULL, 0 },
+    { "youtube_api_key", K_STR, S(youtube_api_key), "", 0, 0, NULL, "YOUTUBE_API_KEY", 1 },
+    { "ai_timeout_ms", K_INT, S(ai_timeout_ms), "15000", 500, 600000, NULL, NULL, 0 },
     { "image_provider", K_STR, S(image_provider), "builtin", 0, 0, "builtin|bedrock", NULL, 0 },
     { "image_model", K_STR, S(image_model), "amazon.nova-canvas-v1:0", 0, 0, NULL, NULL, 0 },
     { "image_quality", K_STR, S(image_quality), "standard", 0, 0, "standard|premium", NULL, 0 },
@@ -217,7 +220,8 @@ static int is_region(const struct key *k)
     return n > 7 && strcmp(k->name + n - 7, "_region") == 0;
 }
 
-/* AWS_* variables fill credentials the file and ADSMITH_* left empty. */
+/* AWS_* (and YOUTUBE_API_KEY) fill credentials the file and ADSMITH_* left
+ * empty. */
 static int load_aws_env(struct config *cfg, char *err)
 {
     size_t i;

@@ -37,7 +37,10 @@ struct config {
     char *assets_public_url;  /* "" = the object's own URL */
     char *text_provider;      /* "builtin" */
     char *vision_provider;    /* "builtin" */
-    char *video_provider;     /* "none" */
+    char *video_provider;     /* "none" | "youtube" */
+    char *youtube_endpoint;
+    char *youtube_api_key;
+    long ai_timeout_ms;       /* one campaign-stage provider, retries included */
     char *image_provider;     /* "builtin" | "bedrock" */
     char *image_model;        /* Bedrock model id for images */
     char *image_quality;      /* "standard" | "premium" */

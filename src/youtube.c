@@ -1,0 +1,306 @@
+#include "youtube.h"
+#include "buf.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_REPLY (2u * 1024 * 1024)
+#define MAX_RESULTS 10
+#define RETRIES 2
+
+int youtube_relevance(int rank, int n, long long views)
+{
+    double reach, score;
+
+    if (n <= 0 || rank < 0 || rank >= n)
+        return 0;
+    reach = views > 0 ? log10(1.0 + (double)views) / 7.0 : 0.0;
+    if (reach > 1.0)
+        reach = 1.0;
+    score = 60.0 * (double)(n - rank) / (double)n + 40.0 * reach;
+    return (int)lround(score);
+}
+
+struct reply {
+    struct buf body;
+    int too_large;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct reply *r = arg;
+    size_t len = size * n;
+
+    if (r->body.len + len > MAX_REPLY) {
+        r->too_large = 1;
+        return 0;
+    }
+    buf_add(&r->body, p, len);
+    return r->body.oom ? 0 : len;
+}
+
+/* Removes every occurrence of secret from msg. */
+static void scrub(char *msg, const char *secret)
+{
+    size_t n = strlen(secret);
+    char *p;
+
+    if (n == 0)
+        return;
+    while ((p = strstr(msg, secret)) != NULL)
+        memmove(p, p + n, strlen(p + n) + 1);
+}
+
+/* Google's error body: {"error": {"message", "errors": [{"reason"}]}}. */
+static void api_error(const char *what, long status, const struct buf *body, char *warning)
+{
+    json_object *o = body->len ? json_tokener_parse(body->data) : NULL, *e, *v;
+    const char *msg = "", *reason = "";
+
+    if (o != NULL && json_object_object_get_ex(o, "error", &e)) {
+        if (json_object_object_get_ex(e, "message", &v))
+            msg = json_object_get_string(v);
+        if (json_object_object_get_ex(e, "errors", &v) && json_object_array_length(v) > 0 &&
+            json_object_object_get_ex(json_object_array_get_idx(v, 0), "reason", &v))
+            reason = json_object_get_string(v);
+    }
+    ads_errf(warning, "YouTube %s: HTTP %ld %s%s%.160s", what, status, reason, *msg ? ": " : "", msg);
+    json_object_put(o);
+}
+
+/* GET with retries; the parsed JSON reply, or NULL with a warning. */
+static json_object *get_json(CURL *c, const char *url, const char *what, double deadline,
+                             long connect_ms, char *warning)
+{
+    struct reply r;
+    json_object *o = NULL;
+    int attempt;
+
+    buf_init(&r.body);
+    for (attempt = 0; attempt <= RETRIES; attempt++) {
+        long status = 0, left = (long)(deadline - ads_now_ms());
+        CURLcode cc;
+
+        if (left <= 0) {
+            ads_errf(warning, "YouTube %s: out of time", what);
+            break;
+        }
+        buf_reset(&r.body);
+        r.too_large = 0;
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms < left ? connect_ms : left);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, left);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        cc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        if (cc == CURLE_OK && status == 200) {
+            o = json_tokener_parse(r.body.data ? r.body.data : "");
+            if (o == NULL || !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                o = NULL;
+                ads_errf(warning, "YouTube %s: the reply is not a JSON object", what);
+            }
+            break;
+        }
+        if (cc != CURLE_OK)
+            ads_errf(warning, "YouTube %s: %s", what, r.too_large ? "reply too large" : curl_easy_strerror(cc));
+        else
+            api_error(what, status, &r.body, warning);
+        if (cc == CURLE_OK && status != 429 && status < 500)
+            break;                    /* 4xx: a bad key or quota; asking again will not help */
+        if (attempt < RETRIES) {
+            unsigned int rnd = 0;
+            RAND_bytes((unsigned char *)&rnd, sizeof rnd);
+            usleep((useconds_t)(rnd % (200u << attempt)) * 1000);
+        }
+    }
+    buf_free(&r.body);
+    return o;
+}
+
+static const char *str_at(json_object *o, const char *a, const char *b)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(o, a, &v))
+        return NULL;
+    if (b != NULL && !json_object_object_get_ex(v, b, &v))
+        return NULL;
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static const char *thumbnail(json_object *snippet)
+{
+    static const char *const sizes[] = { "high", "medium", "default" };
+    json_object *t, *s;
+    size_t i;
+
+    if (!json_object_object_get_ex(snippet, "thumbnails", &t))
+        return "";
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (json_object_object_get_ex(t, sizes[i], &s) && str_at(s, "url", NULL) != NULL)
+            return str_at(s, "url", NULL);
+    return "";
+}
+
+/* The search results as videos without statistics; ids into *ids. */
+static json_object *from_search(json_object *reply, struct buf *ids)
+{
+    json_object *items, *out = json_object_new_array();
+    size_t i, n;
+
+    if (!json_object_object_get_ex(reply, "items", &items) || !json_object_is_type(items, json_type_array))
+        return out;
+    n = json_object_array_length(items);
+    for (i = 0; i < n && json_object_array_length(out) < MAX_RESULTS; i++) {
+        json_object *it = json_object_array_get_idx(items, i), *snip, *v;
+        const char *id = str_at(it, "id", "videoId"), *title, *chan, *thumb;
+        if (id == NULL || !ads_all_chars(id, 1, 64, "_-") || !json_object_object_get_ex(it, "snippet", &snip))
+            continue;
+        title = str_at(snip, "title", NULL);
+        chan = str_at(snip, "channelTitle", NULL);
+        thumb = thumbnail(snip);
+        v = json_object_new_object();
+        json_object_object_add(v, "video_id", json_object_new_string(id));
+        json_object_object_add(v, "title", json_object_new_string(title ? title : ""));
+        json_object_object_add(v, "channel_title", json_object_new_string(chan ? chan : ""));
+        json_object_object_add(v, "channelTitle", json_object_new_string(chan ? chan : ""));
+        json_object_object_add(v, "thumbnail_url", json_object_new_string(thumb));
+        json_object_object_add(v, "thumbnailUrl", json_object_new_string(thumb));
+        title = str_at(snip, "publishedAt", NULL);
+        json_object_object_add(v, "published_at", json_object_new_string(title ? title : ""));
+        json_object_array_add(out, v);
+        buf_printf(ids, "%s%s", ids->len ? "," : "", id);
+    }
+    return out;
+}
+
+static long long count_of(json_object *stats, const char *name)
+{
+    const char *s = str_at(stats, name, NULL);
+    long long v;
+    char *end;
+
+    if (s == NULL)
+        return 0;
+    v = strtoll(s, &end, 10);
+    return (*end == '\0' && v >= 0) ? v : 0;
+}
+
+/* Adds the counts, the score and the URL to each video. */
+static void add_statistics(json_object *videos, json_object *reply)
+{
+    json_object *items = NULL;
+    size_t i, j, n = json_object_array_length(videos), m = 0;
+
+    if (reply != NULL && json_object_object_get_ex(reply, "items", &items) &&
+        json_object_is_type(items, json_type_array))
+        m = json_object_array_length(items);
+    for (i = 0; i < n; i++) {
+        json_object *v = json_object_array_get_idx(videos, i), *stats = NULL;
+        const char *id = str_at(v, "video_id", NULL);
+        char url[128];
+        long long views;
+        for (j = 0; j < m && stats == NULL; j++) {
+            json_object *it = json_object_array_get_idx(items, j);
+            const char *sid = str_at(it, "id", NULL);
+            if (sid != NULL && strcmp(sid, id) == 0)
+                json_object_object_get_ex(it, "statistics", &stats);
+        }
+        views = count_of(stats, "viewCount");
+        json_object_object_add(v, "viewCount", json_object_new_int64(views));
+        json_object_object_add(v, "likeCount", json_object_new_int64(count_of(stats, "likeCount")));
+        json_object_object_add(v, "commentCount", json_object_new_int64(count_of(stats, "commentCount")));
+        json_object_object_add(v, "relevance_score", json_object_new_int(youtube_relevance((int)i, (int)n, views)));
+        snprintf(url, sizeof url, "https://www.youtube.com/watch?v=%s", id);
+        json_object_object_add(v, "url", json_object_new_string(url));
+    }
+}
+
+static char *build_url(CURL *c, const char *endpoint, const char *path, const char *params,
+                       const char *extra_name, const char *extra, const char *key)
+{
+    struct buf u;
+    char *e = curl_easy_escape(c, extra, 0), *k = curl_easy_escape(c, key, 0);
+    size_t n = strlen(endpoint);
+
+    buf_init(&u);
+    while (n > 0 && endpoint[n - 1] == '/')
+        n--;
+    if (e != NULL && k != NULL)
+        buf_printf(&u, "%.*s%s?%s&%s=%s&key=%s", (int)n, endpoint, path, params, extra_name, e, k);
+    curl_free(e);
+    curl_free(k);
+    if (e == NULL || k == NULL) {
+        buf_free(&u);
+        return NULL;
+    }
+    return buf_steal(&u);
+}
+
+int youtube_related(const struct config *cfg, const char *name, const char *category,
+                    json_object **videos, char **query, char *warning)
+{
+    double deadline = ads_now_ms() + (double)cfg->ai_timeout_ms;
+    json_object *search, *stats = NULL;
+    struct buf q, ids;
+    char *url;
+    CURL *c;
+
+    *videos = NULL;
+    *query = NULL;
+    if (cfg->youtube_api_key[0] == '\0') {
+        ads_errf(warning, "YouTube: no API key (youtube_api_key or YOUTUBE_API_KEY)");
+        return -1;
+    }
+    buf_init(&q);
+    buf_printf(&q, "%s %s review", name, category);
+    *query = buf_steal(&q);
+    c = curl_easy_init();
+    if (*query == NULL || c == NULL) {
+        curl_easy_cleanup(c);
+        ads_errf(warning, "YouTube: out of memory");
+        return -1;
+    }
+    url = build_url(c, cfg->youtube_endpoint, "/youtube/v3/search",
+                    "part=snippet&type=video&maxResults=10&order=relevance", "q", *query, cfg->youtube_api_key);
+    search = url ? get_json(c, url, "search", deadline, cfg->ai_connect_timeout_ms, warning) : NULL;
+    free(url);
+    if (search == NULL) {
+        curl_easy_cleanup(c);
+        scrub(warning, cfg->youtube_api_key);
+        return -1;
+    }
+    buf_init(&ids);
+    *videos = from_search(search, &ids);
+    json_object_put(search);
+    if (ids.len > 0) {
+        url = build_url(c, cfg->youtube_endpoint, "/youtube/v3/videos", "part=statistics", "id", ids.data,
+                        cfg->youtube_api_key);
+        stats = url ? get_json(c, url, "videos", deadline, cfg->ai_connect_timeout_ms, warning) : NULL;
+        free(url);
+        if (stats == NULL) {
+            /* Videos without their counts would read as unpopular ones. */
+            json_object_put(*videos);
+            *videos = NULL;
+            buf_free(&ids);
+            curl_easy_cleanup(c);
+            scrub(warning, cfg->youtube_api_key);
+            return -1;
+        }
+    }
+    add_statistics(*videos, stats);
+    json_object_put(stats);
+    buf_free(&ids);
+    curl_easy_cleanup(c);
+    return 0;
+}

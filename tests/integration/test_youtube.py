@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""Integration suite for video_provider = youtube: campaigns through nginx
+against the YouTube Data API emulator (tests/emulators/youtubeemu.py), on
+the same private stack as the job-queue suite."""
+
+import json
+import math
+import os
+import sys
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import VAR, config_value, expect, post, request, run, sql, test  # noqa: E402
+
+ALICE = os.environ["ADS_KEY_ALICE"]
+EMU = os.environ["ADS_YOUTUBE_URL"]
+PHOTO = os.path.join(os.environ["ADS_ROOT"], "data", "sample-product.png")
+BRIEF = {
+    "product_info": {"name": "Aurora Desk Lamp", "category": "Home Office",
+                     "description": "A dimmable LED desk lamp with a wireless charging base."},
+    "target_markets": {"markets": ["North America", "Japan"]},
+    "campaign_objectives": {"target_audience": "remote workers", "campaign_duration": "4 weeks",
+                            "primary_goal": "drive online sales", "budget": "$5,000"},
+}
+
+
+def emu(path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(EMU + path, data=data, method="GET" if data is None else "POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def behave(**kw):
+    emu("/_emu/reset", {})
+    if kw:
+        emu("/_emu/behave", kw)
+
+
+def campaign():
+    r = post("/api/upload/presigned-url", {"file_name": "lamp.png", "file_type": "image/png"}, key=ALICE)
+    expect(r.status == 200, r.body)
+    up = r.json()
+    r = request("PUT", None, url=up["upload_url"], body=open(PHOTO, "rb").read(), headers={"Content-Type": "image/png"})
+    expect(r.status == 200, r.body)
+    r = post("/api/campaign/tier-1", dict(BRIEF, upload_id=up["upload_id"]), key=ALICE, timeout=60)
+    expect(r.status == 200, r.body[:400])
+    return r.json(), r.body.decode()
+
+
+def youtube_row(product_id):
+    return json.loads(sql("SELECT youtube_data FROM products WHERE product_id = '%s'" % product_id))
+
+
+@test
+def campaign_carries_related_videos_in_both_spellings():
+    behave()
+    j, _ = campaign()
+    videos = j["campaign"]["related_youtube_videos"]
+    expect(len(videos) == 10, "%d videos" % len(videos))
+    s = emu("/_emu/stats")
+    expect(s["search"] == 1 and s["videos"] == 1 and len(s["last_ids"]) == 10,
+           "one search and one statistics call for all results: %s" % s)
+    for rank, v in enumerate(videos):
+        expect(v["channel_title"] == v["channelTitle"] and v["thumbnail_url"] == v["thumbnailUrl"], v)
+        expect(v["thumbnail_url"].endswith("/hqdefault.jpg") and v["url"] == "https://www.youtube.com/watch?v=" + v["video_id"])
+        for k in ("viewCount", "likeCount", "commentCount", "relevance_score"):
+            expect(isinstance(v[k], int), "%s is not an integer: %r" % (k, v[k]))
+        want = round(60 * (10 - rank) / 10 + 40 * min(1, math.log10(1 + v["viewCount"]) / 7))
+        expect(v["relevance_score"] == want and 0 <= want <= 100, (rank, v["relevance_score"], want))
+    expect(videos[1]["viewCount"] == 8000 and videos[1]["likeCount"] == 80, videos[1])
+    expect(not any("video" in w for w in j["warnings"]), j["warnings"])
+    row = youtube_row(j["product_id"])
+    expect(row["provider"] == "youtube" and row["query"] == "Aurora Desk Lamp Home Office review", row)
+    expect(len(row["videos"]) == 10 and "error" not in row)
+
+
+@test
+def quota_exceeded_gives_a_warning_and_no_invented_videos():
+    behave(quota=True)
+    j, body = campaign()
+    expect(j["campaign"]["related_youtube_videos"] == [], "videos were invented")
+    expect(any("quotaExceeded" in w for w in j["warnings"]), j["warnings"])
+    expect(config_value("youtube_api_key") not in body, "the API key is in the answer")
+    expect("quotaExceeded" in youtube_row(j["product_id"])["error"])
+    expect(emu("/_emu/stats")["search"] == 1, "a 403 was retried")
+
+
+@test
+def server_errors_are_retried():
+    behave(fail=2)
+    j, _ = campaign()
+    expect(len(j["campaign"]["related_youtube_videos"]) == 10, j["warnings"])
+    expect(emu("/_emu/stats")["search"] == 3)
+
+
+@test
+def a_broken_reply_is_a_warning():
+    behave(malformed=1)
+    j, _ = campaign()
+    expect(j["campaign"]["related_youtube_videos"] == [])
+    expect(any("not a JSON object" in w for w in j["warnings"]), j["warnings"])
+
+
+@test
+def hidden_like_counts_read_as_zero():
+    behave(hidden_likes=True)
+    j, _ = campaign()
+    videos = j["campaign"]["related_youtube_videos"]
+    expect(len(videos) == 10 and all(v["likeCount"] == 0 and v["viewCount"] > 0 for v in videos))
+
+
+@test
+def the_youtube_key_is_never_logged():
+    secret = config_value("youtube_api_key")
+    expect(secret and len(secret) >= 20)
+    for name in os.listdir(os.path.join(VAR, "log")):
+        if name.startswith("youtubeemu"):
+            continue
+        text = open(os.path.join(VAR, "log", name), errors="replace").read()
+        expect(secret not in text, "the YouTube key is in %s" % name)
+
+
+if __name__ == "__main__":
+    passed, failed = run(sys.argv[1:] or None)
+    sys.exit(1 if failed else 0)
