@@ -579,15 +579,13 @@ static int setup(struct gen *g, const char *path, char *err)
     if (g->bedrock) {
         char url[512];
         const struct config *c = &g->cfg;
-        int own = c->aws_access_key_id[0] != '\0';
+        const char *ak, *sk, *tok;
+        cfg_ai_credentials(c, &ak, &sk, &tok);
         if (c->bedrock_endpoint[0] != '\0')
             snprintf(url, sizeof url, "%s", c->bedrock_endpoint);
         else
             snprintf(url, sizeof url, "https://bedrock-runtime.%s.amazonaws.com", c->bedrock_region);
-        if (aws_endpoint_init(&g->ep, url, "bedrock", c->bedrock_region,
-                              own ? c->aws_access_key_id : c->s3_access_key_id,
-                              own ? c->aws_secret_access_key : c->s3_secret_access_key,
-                              own ? c->aws_session_token : c->s3_session_token,
+        if (aws_endpoint_init(&g->ep, url, "bedrock", c->bedrock_region, ak, sk, tok,
                               c->ai_connect_timeout_ms, c->image_timeout_ms, err) != 0)
             return -1;
         canvas_invoke_path(&g->invoke_path, c->image_model);

@@ -2,6 +2,7 @@
 #include "synth.h"
 #include "util.h"
 #include "vision.h"
+#include "rekognition.h"
 #include "youtube.h"
 
 #include <stdio.h>
@@ -22,6 +23,27 @@ static const char *info_str(json_object *info, const char *name)
     if (json_object_object_get_ex(info, name, &v) && json_object_is_type(v, json_type_string))
         return json_object_get_string(v);
     return "";
+}
+
+/* With vision_provider = rekognition its labels replace the built-in ones;
+ * the pixel analysis (size, colours) stays. A failure keeps the built-in
+ * labels and says so in warnings. */
+static void cloud_labels(const struct config *cfg, const struct campaign_input *in, json_object *analysis,
+                         json_object *warnings)
+{
+    json_object *labels = NULL;
+    char warning[ADS_ERRSZ], msg[ADS_ERRSZ + 64];
+
+    if (strcmp(cfg->vision_provider, "rekognition") != 0)
+        return;
+    if (rekognition_labels(cfg, in->s3_key, in->image, in->image_len, &labels, warning) != 0) {
+        snprintf(msg, sizeof msg, "image labels from the built-in analysis: %s", warning);
+        json_object_array_add(warnings, json_object_new_string(msg));
+        json_object_object_add(analysis, "error", json_object_new_string(warning));
+        return;
+    }
+    json_object_object_add(analysis, "provider", json_object_new_string("rekognition"));
+    json_object_object_add(analysis, "labels", labels);
 }
 
 /* Related videos and the youtube_data record; a failure is a warning and no
@@ -68,6 +90,7 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
         out->warnings = NULL;
         return CAMPAIGN_BAD_IMAGE;
     }
+    cloud_labels(cfg, in, analysis, out->warnings);
     out->image_analysis = timed(analysis, t);
 
     t = ads_now_ms();

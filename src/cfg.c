@@ -49,7 +49,11 @@ static const struct key keys[] = {
     { "s3_retries", K_INT, S(s3_retries), "3", 0, 10, NULL, NULL, 0 },
     { "assets_public_url", K_STR, S(assets_public_url), "", 0, 0, NULL, NULL, 0 },
     { "text_provider", K_STR, S(text_provider), "builtin", 0, 0, "builtin", NULL, 0 },
-    { "vision_provider", K_STR, S(vision_provider), "builtin", 0, 0, "builtin", NULL, 0 },
+    { "vision_provider", K_STR, S(vision_provider), "builtin", 0, 0, "builtin|rekognition", NULL, 0 },
+    { "rekognition_endpoint", K_STR, S(rekognition_endpoint), "", 0, 0, NULL, NULL, 0 },
+    { "rekognition_region", K_STR, S(rekognition_region), "", 0, 0, NULL, NULL, 0 },
+    { "rekognition_min_confidence", K_INT, S(rekognition_min_confidence), "75", 0, 100, NULL, NULL, 0 },
+    { "rekognition_max_labels", K_INT, S(rekognition_max_labels), "50", 1, 1000, NULL, NULL, 0 },
     { "video_provider", K_STR, S(video_provider), "none", 0, 0, "none|youtube", NULL, 0 },
     { "youtube_endpoint", K_STR, S(youtube_endpoint), "https://www.googleapis.com", 0, 0, NULL, NULL, 0 },
     { "youtube_api_key", K_STR, S(youtube_api_key), "", 0, 0, NULL, "YOUTUBE_API_KEY", 1 },
@@ -243,6 +247,16 @@ static int load_aws_env(struct config *cfg, char *err)
             return -1;
     }
     return 0;
+}
+
+void cfg_ai_credentials(const struct config *cfg, const char **access_key, const char **secret_key,
+                        const char **session_token)
+{
+    int own = cfg->aws_access_key_id[0] != '\0';
+
+    *access_key = own ? cfg->aws_access_key_id : cfg->s3_access_key_id;
+    *secret_key = own ? cfg->aws_secret_access_key : cfg->s3_secret_access_key;
+    *session_token = own ? cfg->aws_session_token : cfg->s3_session_token;
 }
 
 const char *cfg_path(const char *explicit_path)

@@ -36,7 +36,11 @@ struct config {
     long s3_retries;
     char *assets_public_url;  /* "" = the object's own URL */
     char *text_provider;      /* "builtin" */
-    char *vision_provider;    /* "builtin" */
+    char *vision_provider;    /* "builtin" | "rekognition" */
+    char *rekognition_endpoint; /* "" = https://rekognition.{region}.amazonaws.com */
+    char *rekognition_region; /* "" = bedrock_region */
+    long rekognition_min_confidence;
+    long rekognition_max_labels;
     char *video_provider;     /* "none" | "youtube" */
     char *youtube_endpoint;
     char *youtube_api_key;
@@ -68,6 +72,10 @@ int cfg_load(struct config *cfg, const char *path, char *err);
 void cfg_free(struct config *cfg);
 /* Writes every key and its effective value (secrets masked) to f. */
 void cfg_dump(const struct config *cfg, FILE *f);
+/* The AI services' credentials: the aws_* keys when set, else the s3_* ones.
+ * The strings belong to cfg. */
+void cfg_ai_credentials(const struct config *cfg, const char **access_key, const char **secret_key,
+                        const char **session_token);
 /* Resolves the path: explicit, else $ADSMITH_CONFIG, else NULL. */
 const char *cfg_path(const char *explicit_path);
 

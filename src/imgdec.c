@@ -490,3 +490,64 @@ void imgdec_free(struct image *img)
     free(img->rgba);
     img->rgba = NULL;
 }
+
+/* The grid is RGBA; JPEG wants RGB rows. */
+static int encode_rgb_jpeg(const struct image *img, int quality, unsigned char **out,
+                           size_t *outlen, char *err)
+{
+    struct jpeg_compress_struct cinfo;
+    struct jerr je;
+    unsigned char *row = malloc((size_t)img->gw * 3);
+    unsigned char *mem = NULL;
+    unsigned long memlen = 0;
+    int x;
+
+    if (row == NULL) {
+        ads_errf(err, "out of memory");
+        return -1;
+    }
+    cinfo.err = jpeg_std_error(&je.mgr);
+    je.mgr.error_exit = jpeg_fail;
+    if (setjmp(je.jmp)) {
+        jpeg_destroy_compress(&cinfo);
+        free(row);
+        free(mem);
+        ads_errf(err, "JPEG encoding failed: %s", je.msg);
+        return -1;
+    }
+    jpeg_create_compress(&cinfo);
+    jpeg_mem_dest(&cinfo, &mem, &memlen);
+    cinfo.image_width = (JDIMENSION)img->gw;
+    cinfo.image_height = (JDIMENSION)img->gh;
+    cinfo.input_components = 3;
+    cinfo.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        const unsigned char *src = img->rgba + (size_t)cinfo.next_scanline * (size_t)img->gw * 4;
+        JSAMPROW rp = row;
+        for (x = 0; x < img->gw; x++)
+            memcpy(row + 3 * x, src + 4 * x, 3);
+        jpeg_write_scanlines(&cinfo, &rp, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    free(row);
+    *out = mem;
+    *outlen = memlen;
+    return 0;
+}
+
+int imgdec_downscale_jpeg(const void *data, size_t len, long max_pixels, int max_side, int quality,
+                          unsigned char **out, size_t *outlen, char *err)
+{
+    struct image img;
+    int rc;
+
+    if (imgdec_decode(data, len, max_pixels, max_side, &img, err) != 0)
+        return -1;
+    rc = encode_rgb_jpeg(&img, quality, out, outlen, err);
+    imgdec_free(&img);
+    return rc;
+}

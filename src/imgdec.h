@@ -6,7 +6,11 @@
  * pixel is decoded, so a decompression bomb costs nothing. EXIF orientation
  * of JPEGs is applied (width and height as displayed).
  *
- * struct image owns its pixels; imgdec_free releases them.
+ * imgdec_downscale_jpeg re-encodes such a copy (RGB, the longer side at
+ * most max_side) as a JPEG, for services that take images up to a size.
+ *
+ * struct image owns its pixels; imgdec_free releases them. The JPEG bytes
+ * of imgdec_downscale_jpeg are malloc'd and owned by the caller.
  */
 #ifndef ADS_IMGDEC_H
 #define ADS_IMGDEC_H
@@ -28,5 +32,9 @@ const char *imgdec_sniff(const void *data, size_t len);
 int imgdec_decode(const void *data, size_t len, long max_pixels, int max_side,
                   struct image *out, char *err);
 void imgdec_free(struct image *img);
+
+/* Decodes, box-averages to at most max_side, encodes JPEG at quality. */
+int imgdec_downscale_jpeg(const void *data, size_t len, long max_pixels, int max_side, int quality,
+                          unsigned char **out, size_t *outlen, char *err);
 
 #endif

@@ -25,7 +25,6 @@ Usage: bedrockemu.py --port P --access-key A --secret-key S [--region R]
 
 import argparse
 import base64
-import hmac
 import json
 import struct
 import threading
@@ -35,9 +34,7 @@ import uuid
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import botocore.auth
-import botocore.awsrequest
-import botocore.credentials
+import awssig
 
 ARGS = None
 LOCK = threading.Lock()
@@ -71,34 +68,6 @@ def png_of(w, h):
 def error(status, kind, message):
     body = json.dumps({"message": message}).encode()
     return status, {"Content-Type": "application/json", "x-amzn-ErrorType": kind + ":http://internal.amazon.com/coral/com.amazon.bedrock/"}, body
-
-
-def verify(method, raw_path, headers, body):
-    """Recomputes the Authorization header with botocore. None or an error."""
-    auth = headers.get("authorization", "")
-    if not auth.startswith("AWS4-HMAC-SHA256 "):
-        return error(403, "AccessDeniedException", "Missing Authentication Token")
-    fields = dict(p.strip().split("=", 1) for p in auth[len("AWS4-HMAC-SHA256 "):].split(","))
-    cred = fields.get("Credential", "").split("/")
-    if len(cred) != 5 or cred[0] != ARGS.access_key:
-        return error(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
-    if cred[2] != ARGS.region or cred[3] != "bedrock":
-        return error(403, "InvalidSignatureException", "Credential should be scoped to a valid region and service.")
-    signed = fields.get("SignedHeaders", "").split(";")
-    if "host" not in signed or "x-amz-date" not in signed:
-        return error(403, "InvalidSignatureException", "host and x-amz-date must be signed.")
-    url = "http://%s%s" % (headers.get("host", ""), raw_path)
-    req = botocore.awsrequest.AWSRequest(method=method, url=url, data=body,
-                                         headers={h: headers[h] for h in signed if h in headers})
-    signer = botocore.auth.SigV4Auth(botocore.credentials.Credentials(ARGS.access_key, ARGS.secret_key),
-                                     "bedrock", ARGS.region)
-    req.context["timestamp"] = headers.get("x-amz-date", "")
-    canonical = signer.canonical_request(req)
-    expected = signer.signature(signer.string_to_sign(req, canonical), req)
-    if not hmac.compare_digest(expected, fields.get("Signature", "")):
-        return error(403, "InvalidSignatureException",
-                     "The request signature we calculated does not match the signature you provided.")
-    return None
 
 
 def check_canvas(req):
@@ -139,10 +108,10 @@ def bump(name, n=1):
 
 
 def invoke(raw_path, headers, body):
-    denied = verify("POST", raw_path, headers, body)
+    denied = awssig.verify("bedrock", ARGS.region, ARGS.access_key, ARGS.secret_key, "POST", raw_path, headers, body)
     if denied:
         bump("rejected")
-        return denied
+        return error(403, *denied)
     bump("signed_ok")
     parts = raw_path.split("/")
     if len(parts) != 4 or parts[1] != "model" or parts[3] != "invoke":

@@ -1,19 +1,24 @@
 #!/usr/bin/python3
-"""Integration suite for video_provider = youtube: campaigns through nginx
-against the YouTube Data API emulator (tests/emulators/youtubeemu.py), on
-the same private stack as the job-queue suite."""
+"""Integration suite for the cloud campaign providers: campaigns through
+nginx with video_provider = youtube against the YouTube Data API emulator
+(tests/emulators/youtubeemu.py) and vision_provider = rekognition against
+the Rekognition emulator (tests/emulators/rekognitionemu.py), on the same
+private stack as the job-queue suite."""
 
 import json
 import math
 import os
+import struct
 import sys
 import urllib.request
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import VAR, config_value, expect, post, request, run, sql, test  # noqa: E402
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 EMU = os.environ["ADS_YOUTUBE_URL"]
+REKOGNITION = os.environ["ADS_REKOGNITION_URL"]
 PHOTO = os.path.join(os.environ["ADS_ROOT"], "data", "sample-product.png")
 BRIEF = {
     "product_info": {"name": "Aurora Desk Lamp", "category": "Home Office",
@@ -24,9 +29,9 @@ BRIEF = {
 }
 
 
-def emu(path, body=None):
+def emu(path, body=None, base=EMU):
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(EMU + path, data=data, method="GET" if data is None else "POST")
+    req = urllib.request.Request(base + path, data=data, method="GET" if data is None else "POST")
     with urllib.request.urlopen(req, timeout=10) as r:
         return json.loads(r.read())
 
@@ -37,11 +42,31 @@ def behave(**kw):
         emu("/_emu/behave", kw)
 
 
-def campaign():
+def rk(**kw):
+    emu("/_emu/reset", {}, REKOGNITION)
+    if kw:
+        emu("/_emu/behave", kw, REKOGNITION)
+
+
+def rk_stats():
+    return emu("/_emu/stats", None, REKOGNITION)
+
+
+def noisy_png(w, h):
+    """A PNG that does not compress: over 5 MB at 1600x1200."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + os.urandom(w * 3) for _ in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b""))
+
+
+def campaign(photo=None):
     r = post("/api/upload/presigned-url", {"file_name": "lamp.png", "file_type": "image/png"}, key=ALICE)
     expect(r.status == 200, r.body)
     up = r.json()
-    r = request("PUT", None, url=up["upload_url"], body=open(PHOTO, "rb").read(), headers={"Content-Type": "image/png"})
+    data = photo if photo is not None else open(PHOTO, "rb").read()
+    r = request("PUT", None, url=up["upload_url"], body=data, headers={"Content-Type": "image/png"}, timeout=60)
     expect(r.status == 200, r.body)
     r = post("/api/campaign/tier-1", dict(BRIEF, upload_id=up["upload_id"]), key=ALICE, timeout=60)
     expect(r.status == 200, r.body[:400])
@@ -119,6 +144,56 @@ def the_youtube_key_is_never_logged():
             continue
         text = open(os.path.join(VAR, "log", name), errors="replace").read()
         expect(secret not in text, "the YouTube key is in %s" % name)
+
+
+@test
+def labels_come_from_rekognition_with_the_bytes_inline():
+    rk()
+    behave()
+    j, _ = campaign()
+    labels = j["campaign"]["product"]["image"]["labels"]
+    names = {"Lamp", "Desk", "Electronics", "Indoors", "Light", "Interior Design"}
+    expect(labels and all(label["name"] in names for label in labels), labels)
+    for label in labels:
+        expect(isinstance(label["instances"], int) and isinstance(label["categories"], list) and label["categories"])
+        expect(75 <= label["confidence"] <= 100 and round(label["confidence"], 1) == label["confidence"], label)
+    s = rk_stats()
+    expect(s["signed_ok"] == 1 and s["rejected"] == 0, s)
+    expect(s["image"] == "Bytes" and s["bytes_format"] == "png" and s["max_labels"] == 50 and s["min_confidence"] == 75, s)
+    row = json.loads(sql("SELECT image_analysis FROM products WHERE product_id = '%s'" % j["product_id"]))
+    expect(row["provider"] == "rekognition" and row["colors"] and row["width"] > 0, row)
+    expect(not any("label" in w for w in j["warnings"]), j["warnings"])
+
+
+@test
+def a_photo_over_five_megabytes_is_sent_downscaled():
+    rk()
+    photo = noisy_png(1600, 1200)
+    expect(5 * 1024 * 1024 < len(photo) < 10 * 1024 * 1024, len(photo))
+    j, _ = campaign(photo)
+    s = rk_stats()
+    expect(s["image"] == "Bytes" and s["bytes_format"] == "jpeg" and s["bytes_len"] < 5 * 1024 * 1024, s)
+    expect(j["campaign"]["product"]["image"]["labels"], j["warnings"])
+
+
+@test
+def rekognition_throttling_is_retried():
+    rk(throttle=1)
+    j, _ = campaign()
+    expect(rk_stats()["calls"] == 2 and not any("label" in w for w in j["warnings"]), j["warnings"])
+
+
+@test
+def rekognition_down_degrades_to_the_builtin_labels_with_a_warning():
+    rk(fail=5)
+    j, body = campaign()
+    expect(rk_stats()["calls"] == 3, "two retries, then give up: %s" % rk_stats())
+    expect(any("built-in analysis" in w and "InternalServerError" in w for w in j["warnings"]), j["warnings"])
+    expect(j["campaign"]["product"]["image"]["labels"], "no labels at all")
+    expect(config_value("aws_secret_access_key") not in body)
+    rk(malformed=1)
+    j, _ = campaign()
+    expect(any("no Labels" in w for w in j["warnings"]), j["warnings"])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,169 @@
+#include "rekognition.h"
+#include "aws.h"
+#include "imgdec.h"
+#include "util.h"
+
+#include <math.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RETRIES 2
+#define DOWNSCALE_SIDE 2048
+
+static json_object *image_bytes(const struct config *cfg, const void *bytes, size_t len, char *err)
+{
+    unsigned char *small = NULL;
+    size_t slen = 0;
+    char *b64;
+    json_object *o;
+
+    if (len > REKOGNITION_MAX_BYTES) {
+        if (imgdec_downscale_jpeg(bytes, len, cfg->max_image_pixels, DOWNSCALE_SIDE, 85, &small, &slen, err) != 0)
+            return NULL;
+        bytes = small;
+        len = slen;
+    }
+    b64 = malloc(4 * ((len + 2) / 3) + 1);
+    if (b64 == NULL) {
+        free(small);
+        ads_errf(err, "out of memory");
+        return NULL;
+    }
+    EVP_EncodeBlock((unsigned char *)b64, bytes, (int)len);
+    o = json_object_new_object();
+    json_object_object_add(o, "Bytes", json_object_new_string(b64));
+    free(b64);
+    free(small);
+    return o;
+}
+
+char *rekognition_request(const struct config *cfg, const char *s3_key, const void *bytes,
+                          size_t len, char *err)
+{
+    json_object *root, *image;
+    char *out;
+
+    if (strcmp(cfg->storage, "s3") == 0 && s3_key != NULL && s3_key[0] != '\0') {
+        json_object *obj = json_object_new_object();
+        image = json_object_new_object();
+        json_object_object_add(obj, "Bucket", json_object_new_string(cfg->uploads_bucket));
+        json_object_object_add(obj, "Name", json_object_new_string(s3_key));
+        json_object_object_add(image, "S3Object", obj);
+    } else if ((image = image_bytes(cfg, bytes, len, err)) == NULL) {
+        return NULL;
+    }
+    root = json_object_new_object();
+    json_object_object_add(root, "Image", image);
+    json_object_object_add(root, "MaxLabels", json_object_new_int((int)cfg->rekognition_max_labels));
+    json_object_object_add(root, "MinConfidence", json_object_new_double((double)cfg->rekognition_min_confidence));
+    out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(root);
+    if (out == NULL)
+        ads_errf(err, "out of memory");
+    return out;
+}
+
+static json_object *names_of(json_object *label, const char *field)
+{
+    json_object *arr, *out = json_object_new_array(), *name;
+    size_t i;
+
+    if (json_object_object_get_ex(label, field, &arr) && json_object_is_type(arr, json_type_array))
+        for (i = 0; i < json_object_array_length(arr); i++)
+            if (json_object_object_get_ex(json_object_array_get_idx(arr, i), "Name", &name) &&
+                json_object_is_type(name, json_type_string))
+                json_object_array_add(out, json_object_get(name));
+    return out;
+}
+
+json_object *rekognition_labels_of(const char *reply)
+{
+    json_object *root = json_tokener_parse(reply), *labels, *out;
+    size_t i;
+
+    if (root == NULL || !json_object_object_get_ex(root, "Labels", &labels) ||
+        !json_object_is_type(labels, json_type_array)) {
+        json_object_put(root);
+        return NULL;
+    }
+    out = json_object_new_array();
+    for (i = 0; i < json_object_array_length(labels); i++) {
+        json_object *l = json_object_array_get_idx(labels, i), *name, *conf = NULL, *inst, *v;
+        if (!json_object_object_get_ex(l, "Name", &name) || !json_object_is_type(name, json_type_string))
+            continue;
+        v = json_object_new_object();
+        json_object_object_add(v, "name", json_object_get(name));
+        json_object_object_get_ex(l, "Confidence", &conf);
+        json_object_object_add(v, "confidence",
+                               json_object_new_double(floor(json_object_get_double(conf) * 10.0 + 0.5) / 10.0));
+        json_object_object_add(v, "categories", names_of(l, "Categories"));
+        json_object_object_add(v, "instances",
+                               json_object_new_int(json_object_object_get_ex(l, "Instances", &inst) &&
+                                                   json_object_is_type(inst, json_type_array)
+                                                       ? (int)json_object_array_length(inst) : 0));
+        json_object_object_add(v, "parents", names_of(l, "Parents"));
+        json_object_array_add(out, v);
+    }
+    json_object_put(root);
+    return out;
+}
+
+int rekognition_labels(const struct config *cfg, const char *s3_key, const void *bytes, size_t len,
+                       json_object **labels, char *warning)
+{
+    double deadline = ads_now_ms() + (double)cfg->ai_timeout_ms;
+    struct aws_endpoint ep;
+    const char *ak, *sk, *tok;
+    char url[512], region[64];
+    char *body;
+    int attempt, rc = -1;
+
+    *labels = NULL;
+    cfg_ai_credentials(cfg, &ak, &sk, &tok);
+    snprintf(region, sizeof region, "%s", cfg->rekognition_region[0] ? cfg->rekognition_region : cfg->bedrock_region);
+    if (cfg->rekognition_endpoint[0] != '\0')
+        snprintf(url, sizeof url, "%s", cfg->rekognition_endpoint);
+    else
+        snprintf(url, sizeof url, "https://rekognition.%s.amazonaws.com", region);
+    if (aws_endpoint_init(&ep, url, "rekognition", region, ak, sk, tok, cfg->ai_connect_timeout_ms,
+                          cfg->ai_timeout_ms, warning) != 0)
+        return -1;
+    body = rekognition_request(cfg, s3_key, bytes, len, warning);
+    for (attempt = 0; body != NULL && attempt <= RETRIES; attempt++) {
+        long left = (long)(deadline - ads_now_ms());
+        struct aws_call *c;
+        enum aws_outcome o;
+
+        if (left <= 0) {
+            ads_errf(warning, "Rekognition: out of time");
+            break;
+        }
+        ep.timeout_ms = left;
+        c = aws_call_new(&ep, "/", "RekognitionService.DetectLabels", "application/x-amz-json-1.1",
+                         body, strlen(body), warning);
+        if (c == NULL)
+            break;
+        o = aws_call_perform(c, "Rekognition DetectLabels", warning);
+        if (o == AWS_OK) {
+            *labels = rekognition_labels_of(c->reply.data ? c->reply.data : "");
+            if (*labels == NULL)
+                ads_errf(warning, "Rekognition DetectLabels: the reply holds no Labels");
+            rc = *labels ? 0 : -1;
+        }
+        aws_call_free(c);
+        if (o == AWS_OK || o == AWS_PERMANENT)
+            break;
+        if (attempt < RETRIES) {
+            unsigned int rnd = 0;
+            RAND_bytes((unsigned char *)&rnd, sizeof rnd);
+            usleep((useconds_t)(rnd % (200u << attempt)) * 1000);
+        }
+    }
+    free(body);
+    aws_endpoint_free(&ep);
+    return rc;
+}
