@@ -8,6 +8,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
 
 int aws_split_url(const char *url, const char *name, char **scheme, char **host,
                   char **prefix, char *err)
@@ -313,4 +316,52 @@ enum aws_outcome aws_call_outcome(struct aws_call *c, CURLcode cc, const char *w
 enum aws_outcome aws_call_perform(struct aws_call *c, const char *what, char *msg)
 {
     return aws_call_outcome(c, curl_easy_perform(c->easy), what, msg);
+}
+
+enum aws_outcome aws_call_retried(struct aws_endpoint *ep, const char *raw_path, const char *target,
+                                  const char *content_type, const char *body, size_t len,
+                                  const char *what, double deadline_ms, int retries,
+                                  struct aws_call **out, char *msg)
+{
+    enum aws_outcome o = AWS_RETRY;
+    long full = ep->timeout_ms;
+    int attempt;
+
+    *out = NULL;
+    for (attempt = 0; attempt <= retries; attempt++) {
+        long left = (long)(deadline_ms - ads_now_ms());
+        struct aws_call *c;
+
+        if (left <= 0) {
+            ads_errf(msg, "%s: out of time", what);
+            o = AWS_RETRY;
+            break;
+        }
+        ep->timeout_ms = left < full ? left : full;
+        c = aws_call_new(ep, raw_path, target, content_type, body, len, msg);
+        ep->timeout_ms = full;
+        if (c == NULL)
+            return AWS_RETRY;
+        o = aws_call_perform(c, what, msg);
+        if (o == AWS_OK) {
+            *out = c;
+            return o;
+        }
+        aws_call_free(c);
+        if (o == AWS_PERMANENT)
+            break;
+        if (attempt < retries) {
+            unsigned int rnd = 0;
+            RAND_bytes((unsigned char *)&rnd, sizeof rnd);
+            usleep((useconds_t)(rnd % (200u << attempt)) * 1000);
+        }
+    }
+    return o;
+}
+
+void aws_bedrock_invoke_path(struct buf *b, const char *model)
+{
+    buf_adds(b, "/model/");
+    sigv4_uri_encode(b, model, strlen(model), 0);
+    buf_adds(b, "/invoke");
 }

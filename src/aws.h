@@ -75,4 +75,17 @@ enum aws_outcome aws_call_outcome(struct aws_call *c, CURLcode cc, const char *w
 /* Runs a call to the end on its own (the CLI, tests). */
 enum aws_outcome aws_call_perform(struct aws_call *c, const char *what, char *msg);
 
+/* A call run on its own, retried on AWS_RETRY and AWS_THROTTLED up to
+ * retries times with full-jitter backoff (200 ms doubling), each attempt's
+ * total timeout cut to what is left before deadline_ms (ads_now_ms clock).
+ * On AWS_OK *out is the finished call (caller frees); otherwise NULL and
+ * msg says why. */
+enum aws_outcome aws_call_retried(struct aws_endpoint *ep, const char *raw_path, const char *target,
+                                  const char *content_type, const char *body, size_t len,
+                                  const char *what, double deadline_ms, int retries,
+                                  struct aws_call **out, char *msg);
+
+/* Appends bedrock-runtime's "/model/{model, URI-encoded}/invoke" to b. */
+void aws_bedrock_invoke_path(struct buf *b, const char *model);
+
 #endif

@@ -2,6 +2,7 @@
 #include "synth.h"
 #include "util.h"
 #include "vision.h"
+#include "novapro.h"
 #include "rekognition.h"
 #include "youtube.h"
 
@@ -74,6 +75,47 @@ static json_object *video_stage(const struct config *cfg, const struct campaign_
     return videos;
 }
 
+/* With text_provider = bedrock, Nova Pro writes the creative sections over
+ * the built-in plan; the plan stays wherever the model's reply falls short.
+ * Usage and cost are recorded whatever happens. */
+static void synthesize(const struct config *cfg, const struct campaign_input *in, struct campaign_result *out,
+                       const struct synth_input *si)
+{
+    struct novapro_usage u = { 0, 0 };
+    json_object *model = NULL, *calls = json_object_new_array(), *call;
+    char err[ADS_ERRSZ], msg[ADS_ERRSZ + 64];
+    double t = ads_now_ms();
+    char *prompt;
+    int rc;
+
+    out->generation_method = "fallback_campaign";
+    out->usage = json_object_new_object();
+    if (strcmp(cfg->text_provider, "bedrock") == 0) {
+        prompt = novapro_prompt(in->product_info, in->markets, in->objectives, si->image_analysis, si->videos,
+                                si->cultural);
+        rc = prompt ? novapro_synthesize(cfg, prompt, &model, &u, err) : NOVAPRO_CALL_FAILED;
+        free(prompt);
+        if (rc != NOVAPRO_OK) {
+            snprintf(msg, sizeof msg, "synthesis failed (%s); the built-in plan is used", err);
+            json_object_array_add(out->warnings, json_object_new_string(msg));
+        } else if (novapro_merge(out->campaign, model, out->warnings) > 0) {
+            out->generation_method = "fail_safe_orchestration_with_synthesis";
+        }
+        json_object_put(model);
+        call = json_object_new_object();
+        json_object_object_add(call, "stage", json_object_new_string("synthesis"));
+        json_object_object_add(call, "model", json_object_new_string(cfg->text_model));
+        json_object_object_add(call, "input_tokens", json_object_new_int64(u.input_tokens));
+        json_object_object_add(call, "output_tokens", json_object_new_int64(u.output_tokens));
+        json_object_object_add(call, "ok", json_object_new_boolean(rc == NOVAPRO_OK));
+        json_object_array_add(calls, timed(call, t));
+    }
+    json_object_object_add(out->usage, "input_tokens", json_object_new_int64(u.input_tokens));
+    json_object_object_add(out->usage, "output_tokens", json_object_new_int64(u.output_tokens));
+    json_object_object_add(out->usage, "calls", calls);
+    out->cost_usd = novapro_cost(cfg, &u);
+}
+
 int campaign_run(const struct config *cfg, const struct kb *kb,
                  const struct campaign_input *in, struct campaign_result *out, char *err)
 {
@@ -112,7 +154,6 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
     json_object_object_get_ex(out->cultural_data, "markets", &si.cultural);
     si.kb = kb;
     out->campaign = synth_campaign(&si, out->warnings);
-    json_object_put(videos);
 
     /* The photo's URL and key go beside the labels synth put there. */
     if (json_object_object_get_ex(out->campaign, "product", &image) &&
@@ -120,11 +161,8 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
         json_object_object_add(image, "public_url", json_object_new_string(in->image_url ? in->image_url : ""));
         json_object_object_add(image, "s3_key", json_object_new_string(in->s3_key ? in->s3_key : ""));
     }
-    out->generation_method = "fallback_campaign";
-    out->usage = json_object_new_object();
-    json_object_object_add(out->usage, "input_tokens", json_object_new_int(0));
-    json_object_object_add(out->usage, "output_tokens", json_object_new_int(0));
-    out->cost_usd = 0.0;
+    synthesize(cfg, in, out, &si);
+    json_object_put(videos);
     return CAMPAIGN_OK;
 }
 

@@ -1,6 +1,5 @@
 #include "canvas.h"
 #include "render.h"
-#include "sigv4.h"
 #include "util.h"
 
 #include <json-c/json.h>
@@ -11,13 +10,6 @@
 
 /* What Nova Canvas should steer away from in a marketing image. */
 #define NEGATIVE_TEXT "blurry, distorted, low quality, watermark, garbled text, deformed"
-
-void canvas_invoke_path(struct buf *b, const char *model)
-{
-    buf_adds(b, "/model/");
-    sigv4_uri_encode(b, model, strlen(model), 0);
-    buf_adds(b, "/invoke");
-}
 
 double canvas_cfg_scale(const char *style)
 {

@@ -16,9 +16,6 @@
 #include "aws.h"
 #include "buf.h"
 
-/* Appends "/model/{model, URI-encoded}/invoke" to b. */
-void canvas_invoke_path(struct buf *b, const char *model);
-
 /* cfgScale for a style: natural 6.0, vivid 8.0, anything else 7.0. */
 double canvas_cfg_scale(const char *style);
 

@@ -48,7 +48,11 @@ static const struct key keys[] = {
     { "s3_timeout_ms", K_INT, S(s3_timeout_ms), "30000", 500, 600000, NULL, NULL, 0 },
     { "s3_retries", K_INT, S(s3_retries), "3", 0, 10, NULL, NULL, 0 },
     { "assets_public_url", K_STR, S(assets_public_url), "", 0, 0, NULL, NULL, 0 },
-    { "text_provider", K_STR, S(text_provider), "builtin", 0, 0, "builtin", NULL, 0 },
+    { "text_provider", K_STR, S(text_provider), "builtin", 0, 0, "builtin|bedrock", NULL, 0 },
+    { "text_model", K_STR, S(text_model), "amazon.nova-pro-v1:0", 0, 0, NULL, NULL, 0 },
+    { "text_max_tokens", K_INT, S(text_max_tokens), "4096", 256, 10000, NULL, NULL, 0 },
+    { "price_input_per_mtok", K_STR, S(price_input_per_mtok), "0.80", 0, 0, NULL, NULL, 0 },
+    { "price_output_per_mtok", K_STR, S(price_output_per_mtok), "3.20", 0, 0, NULL, NULL, 0 },
     { "vision_provider", K_STR, S(vision_provider), "builtin", 0, 0, "builtin|rekognition", NULL, 0 },
     { "rekognition_endpoint", K_STR, S(rekognition_endpoint), "", 0, 0, NULL, NULL, 0 },
     { "rekognition_region", K_STR, S(rekognition_region), "", 0, 0, NULL, NULL, 0 },
@@ -249,6 +253,22 @@ static int load_aws_env(struct config *cfg, char *err)
     return 0;
 }
 
+/* A price: digits with at most one '.', e.g. "0.80". */
+static int is_price(const char *s)
+{
+    int dots = 0, digits = 0;
+
+    for (; *s != '\0'; s++) {
+        if (*s == '.')
+            dots++;
+        else if (*s >= '0' && *s <= '9')
+            digits++;
+        else
+            return 0;
+    }
+    return digits > 0 && dots <= 1;
+}
+
 void cfg_ai_credentials(const struct config *cfg, const char **access_key, const char **secret_key,
                         const char **session_token)
 {
@@ -284,6 +304,11 @@ int cfg_load(struct config *cfg, const char *path, char *err)
     if (strncmp(cfg->public_base_url, "http://", 7) != 0 &&
         strncmp(cfg->public_base_url, "https://", 8) != 0) {
         ads_errf(err, "%s: public_base_url must start with http:// or https://", path ? path : "config");
+        return -1;
+    }
+    if (!is_price(cfg->price_input_per_mtok) || !is_price(cfg->price_output_per_mtok)) {
+        ads_errf(err, "%s: price_input_per_mtok and price_output_per_mtok must be decimal numbers of USD",
+                 path ? path : "config");
         return -1;
     }
     if (!ads_all_chars(cfg->uploads_bucket, 3, 63, "-.") || !ads_all_chars(cfg->assets_bucket, 3, 63, "-.")) {

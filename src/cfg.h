@@ -35,7 +35,11 @@ struct config {
     long s3_timeout_ms;
     long s3_retries;
     char *assets_public_url;  /* "" = the object's own URL */
-    char *text_provider;      /* "builtin" */
+    char *text_provider;      /* "builtin" | "bedrock" */
+    char *text_model;         /* model id, inference-profile id or ARN */
+    long text_max_tokens;
+    char *price_input_per_mtok;  /* USD per million tokens, a decimal number */
+    char *price_output_per_mtok;
     char *vision_provider;    /* "builtin" | "rekognition" */
     char *rekognition_endpoint; /* "" = https://rekognition.{region}.amazonaws.com */
     char *rekognition_region; /* "" = bedrock_region */

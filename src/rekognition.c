@@ -5,11 +5,9 @@
 
 #include <math.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define RETRIES 2
 #define DOWNSCALE_SIDE 2048
@@ -120,7 +118,8 @@ int rekognition_labels(const struct config *cfg, const char *s3_key, const void 
     const char *ak, *sk, *tok;
     char url[512], region[64];
     char *body;
-    int attempt, rc = -1;
+    struct aws_call *c = NULL;
+    int rc = -1;
 
     *labels = NULL;
     cfg_ai_credentials(cfg, &ak, &sk, &tok);
@@ -133,35 +132,14 @@ int rekognition_labels(const struct config *cfg, const char *s3_key, const void 
                           cfg->ai_timeout_ms, warning) != 0)
         return -1;
     body = rekognition_request(cfg, s3_key, bytes, len, warning);
-    for (attempt = 0; body != NULL && attempt <= RETRIES; attempt++) {
-        long left = (long)(deadline - ads_now_ms());
-        struct aws_call *c;
-        enum aws_outcome o;
-
-        if (left <= 0) {
-            ads_errf(warning, "Rekognition: out of time");
-            break;
-        }
-        ep.timeout_ms = left;
-        c = aws_call_new(&ep, "/", "RekognitionService.DetectLabels", "application/x-amz-json-1.1",
-                         body, strlen(body), warning);
-        if (c == NULL)
-            break;
-        o = aws_call_perform(c, "Rekognition DetectLabels", warning);
-        if (o == AWS_OK) {
-            *labels = rekognition_labels_of(c->reply.data ? c->reply.data : "");
-            if (*labels == NULL)
-                ads_errf(warning, "Rekognition DetectLabels: the reply holds no Labels");
-            rc = *labels ? 0 : -1;
-        }
+    if (body != NULL && aws_call_retried(&ep, "/", "RekognitionService.DetectLabels", "application/x-amz-json-1.1",
+                                         body, strlen(body), "Rekognition DetectLabels", deadline, RETRIES,
+                                         &c, warning) == AWS_OK) {
+        *labels = rekognition_labels_of(c->reply.data ? c->reply.data : "");
+        if (*labels == NULL)
+            ads_errf(warning, "Rekognition DetectLabels: the reply holds no Labels");
+        rc = *labels ? 0 : -1;
         aws_call_free(c);
-        if (o == AWS_OK || o == AWS_PERMANENT)
-            break;
-        if (attempt < RETRIES) {
-            unsigned int rnd = 0;
-            RAND_bytes((unsigned char *)&rnd, sizeof rnd);
-            usleep((useconds_t)(rnd % (200u << attempt)) * 1000);
-        }
     }
     free(body);
     aws_endpoint_free(&ep);

@@ -1,10 +1,15 @@
 #!/usr/bin/python3
 """A bedrock-runtime emulator for adsmith's tests: InvokeModel for Amazon
-Nova Canvas over HTTP/1.1. Every call's SigV4 signature (service "bedrock")
+Nova Canvas and Amazon Nova Pro over HTTP/1.1. Every call's SigV4 signature (service "bedrock")
 is recomputed with botocore's own signer; the body is checked against the
 TEXT_IMAGE request shape, and the answer is a real PNG of the asked size,
 base64 in {"images": [...]}, as the service answers. Errors use Bedrock's
 status codes, x-amzn-ErrorType header and JSON body.
+
+Nova Pro (--text-model): the body must be {"messages": [{"role": "user",
+"content": [{"text"}]}], "inferenceConfig": {"maxTokens"}}; the answer is a
+campaign written for the product named in the prompt, in the Converse
+reply shape with usage (tokens counted as characters / 4).
 
 Test control (unsigned, under /_emu/):
   POST /_emu/behave  JSON, any of:
@@ -15,13 +20,19 @@ Test control (unsigned, under /_emu/):
       refuse_word   prompts containing it are refused by the content filter
       fail_word     prompts containing it always answer 500
       hang          the next N calls are answered after hang_ms
+      text_mode     Nova Pro answers: json (default), fenced (in a ```json
+                    block), prose (text around the object), partial (two
+                    sections only), truncated (cut off, stopReason
+                    max_tokens), garbage (no JSON at all)
+      text_fail     the next N Nova Pro calls answer 503
+      text_delay_ms every Nova Pro call waits this long
   POST /_emu/reset   back to answering at once, counters zeroed
   GET  /_emu/stats   JSON counters: requests, signed_ok, rejected, images,
                      throttled, failed, refused, in_flight, max_in_flight,
                      calls (signed model calls per prompt), images_by_prompt
 
 Usage: bedrockemu.py --port P --access-key A --secret-key S [--region R]
-                     [--model amazon.nova-canvas-v1:0]"""
+                     [--model amazon.nova-canvas-v1:0] [--text-model amazon.nova-pro-v1:0]"""
 
 import argparse
 import base64
@@ -50,7 +61,8 @@ def reset():
                       "refuse_word": None, "fail_word": None, "hang": 0, "hang_ms": 0,
                       "requests": 0, "signed_ok": 0, "rejected": 0, "images": 0, "throttled": 0,
                       "failed": 0, "refused": 0, "in_flight": 0, "max_in_flight": 0, "calls": {},
-                      "images_by_prompt": {}})
+                      "images_by_prompt": {}, "text_mode": "json", "text_fail": 0, "text_delay_ms": 0,
+                      "text_calls": 0, "last_max_tokens": None})
 
 
 def png_of(w, h):
@@ -117,6 +129,8 @@ def invoke(raw_path, headers, body):
     if len(parts) != 4 or parts[1] != "model" or parts[3] != "invoke":
         return error(404, "UnknownOperationException", "unknown operation")
     model = urllib.parse.unquote(parts[2])
+    if model == ARGS.text_model:
+        return text_invoke(body)
     if model != ARGS.model:
         return error(404, "ResourceNotFoundException", "model %s not found" % model)
     try:
@@ -156,6 +170,63 @@ def invoke(raw_path, headers, body):
         STATE["images_by_prompt"][text] = STATE["images_by_prompt"].get(text, 0) + 1
     out = json.dumps({"images": [base64.b64encode(png_of(w, h)).decode()], "error": None}).encode()
     return 200, {"Content-Type": "application/json"}, out
+
+
+def campaign_for(name):
+    return {
+        "content_ideas": [{"platform": "Instagram", "topic": "Launch", "engagement_score": 88,
+                           "caption": "Nova Pro says: meet %s" % name, "hashtags": ["#launch"]},
+                          {"platform": "TikTok", "topic": "Demo", "engagement_score": 80,
+                           "caption": "Nova Pro says: %s in 15 seconds" % name, "hashtags": ["#demo"]}],
+        "campaigns": [{"name": "%s launch (Nova Pro)" % name, "duration": "4 weeks", "posts_per_week": 4,
+                       "platforms": ["Instagram", "TikTok"], "calendar": {"Week 1": "Teaser"}, "adaptations": {}}],
+        "generated_assets": {"image_prompts": ["%s on a desk" % name], "video_scripts": [{"type": "short", "content": "Hook"}],
+                             "email_templates": [{"subject": "Meet %s" % name, "body": "Hello"}],
+                             "blog_outlines": [{"title": "Why %s" % name, "introduction": "Intro", "points": ["One"]}]},
+        "platform_recommendations": {"primary_platforms": ["Instagram", "TikTok"], "rationale": "Visual product"},
+        "market_insights": {"trending_content_types": ["Short video"], "cultural_considerations": ["Be precise"],
+                            "audience_preferences": ["Reviews"]},
+        "recommendations": [{"type": "timing", "title": "Post at 6 pm", "description": "Evening reach"}],
+    }
+
+
+def text_invoke(body):
+    try:
+        req = json.loads(body)
+        msgs = req["messages"]
+        prompt = msgs[0]["content"][0]["text"]
+        max_tokens = req["inferenceConfig"]["maxTokens"]
+        assert msgs[0]["role"] == "user" and isinstance(prompt, str) and isinstance(max_tokens, int)
+    except (ValueError, KeyError, IndexError, TypeError, AssertionError):
+        return error(400, "ValidationException", "messages[0].content[0].text and inferenceConfig.maxTokens are required")
+    with LOCK:
+        STATE["text_calls"] += 1
+        STATE["last_max_tokens"] = max_tokens
+        mode, delay = STATE["text_mode"], STATE["text_delay_ms"]
+    if delay:
+        time.sleep(delay / 1000.0)
+    if take("text_fail"):
+        return error(503, "ServiceUnavailableException", "Service unavailable, try again.")
+    try:
+        name = json.loads(prompt.split("BRIEF AND RESEARCH:\n", 1)[1])["product"]["name"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        name = "the product"
+    camp = campaign_for(name)
+    if mode == "partial":
+        camp = {k: camp[k] for k in ("content_ideas", "campaigns")}
+    text, stop = json.dumps(camp, indent=1), "end_turn"
+    if mode == "fenced":
+        text = "```json\n" + text + "\n```"
+    elif mode == "prose":
+        text = "Here is the campaign you asked for {as promised}:\n" + text + "\nLet me know if you need changes."
+    elif mode == "truncated":
+        text, stop = text[:len(text) // 2], "max_tokens"
+    elif mode == "garbage":
+        text = "I cannot help with that request."
+    reply = {"output": {"message": {"role": "assistant", "content": [{"text": text}]}}, "stopReason": stop,
+             "usage": {"inputTokens": len(prompt) // 4, "outputTokens": len(text) // 4,
+                       "totalTokens": len(prompt) // 4 + len(text) // 4}}
+    return 200, {"Content-Type": "application/json"}, json.dumps(reply).encode()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -216,6 +287,7 @@ def main():
     p.add_argument("--secret-key", required=True)
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--model", default="amazon.nova-canvas-v1:0")
+    p.add_argument("--text-model", default="amazon.nova-pro-v1:0")
     ARGS = p.parse_args()
     reset()
     for w, h in SIZES:

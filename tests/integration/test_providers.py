@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Integration suite for the cloud campaign providers: campaigns through
 nginx with video_provider = youtube against the YouTube Data API emulator
-(tests/emulators/youtubeemu.py) and vision_provider = rekognition against
-the Rekognition emulator (tests/emulators/rekognitionemu.py), on the same
+(tests/emulators/youtubeemu.py), vision_provider = rekognition against the
+Rekognition emulator (tests/emulators/rekognitionemu.py) and text_provider
+= bedrock against the bedrock-runtime emulator's Nova Pro, on the same
 private stack as the job-queue suite."""
 
 import json
@@ -19,6 +20,7 @@ from harness import VAR, config_value, expect, post, request, run, sql, test  # 
 ALICE = os.environ["ADS_KEY_ALICE"]
 EMU = os.environ["ADS_YOUTUBE_URL"]
 REKOGNITION = os.environ["ADS_REKOGNITION_URL"]
+BEDROCK = os.environ["ADS_BEDROCK_URL"]
 PHOTO = os.path.join(os.environ["ADS_ROOT"], "data", "sample-product.png")
 BRIEF = {
     "product_info": {"name": "Aurora Desk Lamp", "category": "Home Office",
@@ -46,6 +48,16 @@ def rk(**kw):
     emu("/_emu/reset", {}, REKOGNITION)
     if kw:
         emu("/_emu/behave", kw, REKOGNITION)
+
+
+def nova(**kw):
+    emu("/_emu/reset", {}, BEDROCK)
+    if kw:
+        emu("/_emu/behave", kw, BEDROCK)
+
+
+def stored_campaign(product_id):
+    return json.loads(sql("SELECT campaign FROM products WHERE product_id = '%s'" % product_id))
 
 
 def rk_stats():
@@ -194,6 +206,73 @@ def rekognition_down_degrades_to_the_builtin_labels_with_a_warning():
     rk(malformed=1)
     j, _ = campaign()
     expect(any("no Labels" in w for w in j["warnings"]), j["warnings"])
+
+
+@test
+def nova_pro_writes_the_campaign_and_its_cost_is_recorded():
+    nova()
+    rk()
+    behave()
+    j, _ = campaign()
+    expect(j["generation_method"] == "fail_safe_orchestration_with_synthesis", (j["generation_method"], j["warnings"]))
+    c = j["campaign"]
+    expect(c["content_ideas"][0]["caption"] == "Nova Pro says: meet Aurora Desk Lamp", c["content_ideas"][0])
+    expect(c["campaigns"][0]["name"] == "Aurora Desk Lamp launch (Nova Pro)")
+    # The facts stay adsmith's: estimates, videos, the photo's labels.
+    expect(c["analytics"]["is_estimate"] is True and len(c["related_youtube_videos"]) == 10)
+    expect(c["product"]["image"]["labels"])
+    expect(not any("synthesis" in w for w in j["warnings"]), j["warnings"])
+    s = emu("/_emu/stats", None, BEDROCK)
+    expect(s["text_calls"] == 1 and s["last_max_tokens"] == 4096 and s["rejected"] == 0, s)
+    row = stored_campaign(j["product_id"])
+    u = row["usage"]
+    expect(u["input_tokens"] > 100 and u["output_tokens"] > 100, u)
+    expect(u["calls"][0]["stage"] == "synthesis" and u["calls"][0]["model"] == "amazon.nova-pro-v1:0", u)
+    want = (u["input_tokens"] * 0.80 + u["output_tokens"] * 3.20) / 1e6
+    expect(abs(row["cost_usd"] - want) < 1e-9, (row["cost_usd"], want))
+
+
+@test
+def a_reply_in_fences_or_prose_is_still_read():
+    for mode in ("fenced", "prose"):
+        nova(text_mode=mode)
+        j, _ = campaign()
+        expect(j["generation_method"] == "fail_safe_orchestration_with_synthesis", (mode, j["warnings"]))
+        expect(j["campaign"]["content_ideas"][0]["caption"].startswith("Nova Pro says"), mode)
+
+
+@test
+def missing_sections_come_from_the_builtin_plan_and_are_named():
+    nova(text_mode="partial")
+    j, _ = campaign()
+    expect(j["generation_method"] == "fail_safe_orchestration_with_synthesis")
+    c = j["campaign"]
+    expect(c["content_ideas"][0]["caption"].startswith("Nova Pro says"))
+    for section in ("generated_assets", "platform_recommendations", "market_insights", "recommendations"):
+        expect(any(section in w for w in j["warnings"]), "%s not named: %s" % (section, j["warnings"]))
+        expect(c[section], "%s is empty" % section)
+    expect(c["generated_assets"]["email_templates"][0]["subject"])
+
+
+@test
+def a_truncated_or_unusable_reply_falls_back_with_a_warning():
+    for mode, words in (("truncated", "truncated"), ("garbage", "no JSON object")):
+        nova(text_mode=mode)
+        j, _ = campaign()
+        expect(j["generation_method"] == "fallback_campaign", mode)
+        expect(any("synthesis failed" in w and words in w for w in j["warnings"]), (mode, j["warnings"]))
+        u = stored_campaign(j["product_id"])["usage"]
+        expect(u["output_tokens"] > 0 and u["calls"][0]["ok"] is False, "the tokens were paid for: %s" % u)
+
+
+@test
+def nova_pro_down_falls_back_after_retries():
+    nova(text_fail=5)
+    j, body = campaign()
+    expect(j["generation_method"] == "fallback_campaign")
+    expect(any("synthesis failed" in w and "ServiceUnavailableException" in w for w in j["warnings"]), j["warnings"])
+    expect(emu("/_emu/stats", None, BEDROCK)["text_calls"] == 3)
+    expect(config_value("aws_secret_access_key") not in body)
 
 
 if __name__ == "__main__":

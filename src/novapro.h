@@ -1,0 +1,59 @@
+/*
+ * novapro: campaign synthesis with Amazon Nova Pro (text_provider =
+ * bedrock) through bedrock-runtime InvokeModel, with the original body
+ * ({"messages": [{"role": "user", "content": [{"text"}]}],
+ * "inferenceConfig": {"maxTokens"}}), SigV4-signed, retried on throttling,
+ * 5xx and connection errors with jittered backoff inside ai_timeout_ms.
+ *
+ * The model writes the creative sections; adsmith keeps the facts. What
+ * comes back is read robustly: the JSON object is found inside code fences
+ * or prose, a reply cut off at maxTokens is detected as such, and each
+ * section is checked against the campaign schema. Missing or malformed
+ * sections are taken from the built-in plan and named in warnings.
+ *
+ * Returned objects and strings are owned by the caller.
+ */
+#ifndef ADS_NOVAPRO_H
+#define ADS_NOVAPRO_H
+
+#include <json-c/json.h>
+
+#include "cfg.h"
+
+/* The sections the model writes; the others (product, analytics,
+ * related_youtube_videos) always come from adsmith's own data. */
+extern const char *const novapro_sections[];
+
+struct novapro_usage {
+    long input_tokens, output_tokens;
+};
+
+enum { NOVAPRO_OK = 0, NOVAPRO_NO_JSON = -1, NOVAPRO_TRUNCATED = -2, NOVAPRO_CALL_FAILED = -3 };
+
+/* The prompt for a brief and what the pipeline gathered (malloc'd). */
+char *novapro_prompt(json_object *product_info, json_object *markets, json_object *objectives,
+                     json_object *image_analysis, json_object *videos, json_object *cultural);
+
+/* The InvokeModel body for a prompt (malloc'd). */
+char *novapro_body(const char *prompt, long max_tokens);
+
+/* Finds the JSON object in a model's text. NOVAPRO_OK with *out, or
+ * NOVAPRO_TRUNCATED (stop_reason "max_tokens", or an object that never
+ * closes) or NOVAPRO_NO_JSON, with a message. */
+int novapro_extract(const char *text, const char *stop_reason, json_object **out, char *err);
+
+/* Overlays the model's valid sections on the built-in campaign (modified
+ * in place); each section missing or malformed is named in warnings.
+ * Returns how many sections the model supplied. */
+int novapro_merge(json_object *campaign, json_object *model, json_object *warnings);
+
+/* One synthesis call: NOVAPRO_OK with *model (the parsed object) and usage
+ * counted, or an error code with a message (no credential in it). Usage is
+ * counted even when the reply is unusable. */
+int novapro_synthesize(const struct config *cfg, const char *prompt, json_object **model,
+                       struct novapro_usage *usage, char *err);
+
+/* Estimated cost of the tokens at the configured prices per million. */
+double novapro_cost(const struct config *cfg, const struct novapro_usage *u);
+
+#endif
