@@ -333,9 +333,16 @@ void route_campaign(struct call *c)
     in.image_len = image_len;
     in.image_url = url;
     in.s3_key = b.key;
+    in.deadline_ms = started + (double)c->ctx->cfg->campaign_deadline_ms;
     rc = campaign_run(c->ctx->cfg, c->ctx->kb, &in, &res, err);
     free(image);
     free(url);
+    if (rc == CAMPAIGN_DEADLINE) {
+        log_warn("campaign %s: %s; nothing saved", corr, err);
+        campaign_error(c, corr, 504, "deadline_exceeded", "The campaign did not finish in time; nothing was saved");
+        brief_free(&b);
+        return;
+    }
     if (rc != CAMPAIGN_OK) {
         char msg[ADS_ERRSZ + 16];
         snprintf(msg, sizeof msg, "image: %s", err);

@@ -1,9 +1,18 @@
 /*
- * campaign: the campaign pipeline behind POST /api/campaign/tier-1. With the
- * built-in providers: image analysis (vision), video trends (youtube, or
- * none: an empty list and a warning; a failed call is a warning too), cultural insight per market (knowledge base), then the
- * rule-based synthesiser. Each stage's result and timing are returned for
+ * campaign: the campaign pipeline behind POST /api/campaign/tier-1 (tier 2
+ * of the original). Image analysis (built-in pixels, Rekognition labels)
+ * and video trends (YouTube, or none) run on threads of their own while
+ * cultural insight (the knowledge base) runs on the caller's; then the
+ * built-in plan is made, and with text_provider = bedrock Nova Pro writes
+ * its creative sections. A stage that fails degrades to a warning; only an
+ * unreadable photo fails the request. Every provider call is bounded by
+ * the deadline; a campaign that ends past it answers CAMPAIGN_DEADLINE and
+ * nothing of it is kept. Each stage's result and timing are returned for
  * the product row.
+ *
+ * The stage threads share no json-c object with anyone: json-c reference
+ * counts are not atomic. Only the image stage signs AWS requests while the
+ * threads run (the SigV4 key cache is per process, unlocked).
  *
  * Every json_object in struct campaign_result is owned by it
  * (campaign_result_free).
@@ -26,6 +35,7 @@ struct campaign_input {
     size_t image_len;
     const char *image_url;         /* public or storage URL for the response */
     const char *s3_key;
+    double deadline_ms;            /* ads_now_ms() time; 0: now + campaign_deadline_ms */
 };
 
 struct campaign_result {
@@ -39,7 +49,7 @@ struct campaign_result {
     double cost_usd;
 };
 
-enum { CAMPAIGN_OK = 0, CAMPAIGN_BAD_IMAGE = -1, CAMPAIGN_FAILED = -2 };
+enum { CAMPAIGN_OK = 0, CAMPAIGN_BAD_IMAGE = -1, CAMPAIGN_FAILED = -2, CAMPAIGN_DEADLINE = -3 };
 
 int campaign_run(const struct config *cfg, const struct kb *kb,
                  const struct campaign_input *in, struct campaign_result *out, char *err);

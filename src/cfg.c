@@ -62,6 +62,7 @@ static const struct key keys[] = {
     { "youtube_endpoint", K_STR, S(youtube_endpoint), "https://www.googleapis.com", 0, 0, NULL, NULL, 0 },
     { "youtube_api_key", K_STR, S(youtube_api_key), "", 0, 0, NULL, "YOUTUBE_API_KEY", 1 },
     { "ai_timeout_ms", K_INT, S(ai_timeout_ms), "15000", 500, 600000, NULL, NULL, 0 },
+    { "campaign_deadline_ms", K_INT, S(campaign_deadline_ms), "60000", 1000, 60000, NULL, NULL, 0 },
     { "image_provider", K_STR, S(image_provider), "builtin", 0, 0, "builtin|bedrock", NULL, 0 },
     { "image_model", K_STR, S(image_model), "amazon.nova-canvas-v1:0", 0, 0, NULL, NULL, 0 },
     { "image_quality", K_STR, S(image_quality), "standard", 0, 0, "standard|premium", NULL, 0 },

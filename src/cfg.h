@@ -49,6 +49,7 @@ struct config {
     char *youtube_endpoint;
     char *youtube_api_key;
     long ai_timeout_ms;       /* one campaign-stage provider, retries included */
+    long campaign_deadline_ms; /* a whole POST /api/campaign/tier-1 */
     char *image_provider;     /* "builtin" | "bedrock" */
     char *image_model;        /* Bedrock model id for images */
     char *image_quality;      /* "standard" | "premium" */

@@ -271,9 +271,10 @@ static int read_reply(const char *body, struct buf *text, char *stop, size_t sto
     return 0;
 }
 
-int novapro_synthesize(const struct config *cfg, const char *prompt, json_object **model,
+int novapro_synthesize(const struct config *cfg, const char *prompt, double deadline_ms, json_object **model,
                        struct novapro_usage *usage, char *err)
 {
+    double deadline = ads_now_ms() + (double)cfg->ai_timeout_ms;
     struct aws_endpoint ep;
     struct aws_call *c = NULL;
     struct buf path, text;
@@ -297,7 +298,7 @@ int novapro_synthesize(const struct config *cfg, const char *prompt, json_object
     body = novapro_body(prompt, cfg->text_max_tokens);
     if (body != NULL && !path.oom &&
         aws_call_retried(&ep, path.data, NULL, "application/json", body, strlen(body), "Nova Pro",
-                         ads_now_ms() + (double)cfg->ai_timeout_ms, RETRIES, &c, err) == AWS_OK) {
+                         deadline < deadline_ms ? deadline : deadline_ms, RETRIES, &c, err) == AWS_OK) {
         if (read_reply(c->reply.data ? c->reply.data : "", &text, stop, sizeof stop, usage, err) == 0)
             rc = novapro_extract(text.data, stop, model, err);
         aws_call_free(c);

@@ -3,7 +3,8 @@
  * bedrock) through bedrock-runtime InvokeModel, with the original body
  * ({"messages": [{"role": "user", "content": [{"text"}]}],
  * "inferenceConfig": {"maxTokens"}}), SigV4-signed, retried on throttling,
- * 5xx and connection errors with jittered backoff inside ai_timeout_ms.
+ * 5xx and connection errors with jittered backoff inside ai_timeout_ms and
+ * never past the caller's deadline (ads_now_ms clock).
  *
  * The model writes the creative sections; adsmith keeps the facts. What
  * comes back is read robustly: the JSON object is found inside code fences
@@ -50,7 +51,7 @@ int novapro_merge(json_object *campaign, json_object *model, json_object *warnin
 /* One synthesis call: NOVAPRO_OK with *model (the parsed object) and usage
  * counted, or an error code with a message (no credential in it). Usage is
  * counted even when the reply is unusable. */
-int novapro_synthesize(const struct config *cfg, const char *prompt, json_object **model,
+int novapro_synthesize(const struct config *cfg, const char *prompt, double deadline_ms, json_object **model,
                        struct novapro_usage *usage, char *err);
 
 /* Estimated cost of the tokens at the configured prices per million. */

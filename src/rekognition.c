@@ -111,7 +111,7 @@ json_object *rekognition_labels_of(const char *reply)
 }
 
 int rekognition_labels(const struct config *cfg, const char *s3_key, const void *bytes, size_t len,
-                       json_object **labels, char *warning)
+                       double deadline_ms, json_object **labels, char *warning)
 {
     double deadline = ads_now_ms() + (double)cfg->ai_timeout_ms;
     struct aws_endpoint ep;
@@ -122,6 +122,8 @@ int rekognition_labels(const struct config *cfg, const char *s3_key, const void 
     int rc = -1;
 
     *labels = NULL;
+    if (deadline_ms < deadline)
+        deadline = deadline_ms;
     cfg_ai_credentials(cfg, &ak, &sk, &tok);
     snprintf(region, sizeof region, "%s", cfg->rekognition_region[0] ? cfg->rekognition_region : cfg->bedrock_region);
     if (cfg->rekognition_endpoint[0] != '\0')

@@ -5,7 +5,7 @@
  * otherwise the bytes go inline (Image.Bytes), and a photo over
  * Rekognition's 5 MB limit is sent as a downscaled JPEG. Throttling, 5xx and
  * connection errors are retried twice with jittered backoff within
- * ai_timeout_ms.
+ * ai_timeout_ms, and never past the caller's deadline (ads_now_ms clock).
  *
  * Labels come back in the contract's shape: {"name", "confidence" (one
  * decimal), "categories": [names], "instances" (how many were located),
@@ -32,6 +32,6 @@ json_object *rekognition_labels_of(const char *reply);
 
 /* 0 with *labels; -1 with a warning (no credential in it). */
 int rekognition_labels(const struct config *cfg, const char *s3_key, const void *bytes, size_t len,
-                       json_object **labels, char *warning);
+                       double deadline_ms, json_object **labels, char *warning);
 
 #endif

@@ -4,7 +4,8 @@
  * type=video, maxResults=10, order=relevance), then one videos call with
  * part=statistics for every result at once. Calls have connect and total
  * timeouts and are retried on 429, 5xx and connection errors with
- * exponential backoff and full jitter, inside ai_timeout_ms in all.
+ * exponential backoff and full jitter, inside ai_timeout_ms in all and never
+ * past the caller's deadline (ads_now_ms clock).
  *
  * Each video: video_id, title, channel_title and channelTitle,
  * thumbnail_url and thumbnailUrl, published_at, viewCount, likeCount and
@@ -26,7 +27,7 @@
 /* 0 with *videos an array (owned by the caller) and *query the search text
  * (caller frees). On failure -1, no videos, and warning says why (no key
  * in it); *query is still set when it could be built. */
-int youtube_related(const struct config *cfg, const char *name, const char *category,
+int youtube_related(const struct config *cfg, const char *name, const char *category, double deadline_ms,
                     json_object **videos, char **query, char *warning);
 
 /* The documented score for a result at rank (0-based) of n with views. */

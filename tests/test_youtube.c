@@ -29,7 +29,7 @@ int main(void)
     unsetenv("YOUTUBE_API_KEY");
     unsetenv("ADSMITH_YOUTUBE_API_KEY");
     CHECK(cfg_load(&cfg, NULL, err) == 0);
-    CHECK(youtube_related(&cfg, "Lamp", "Home", &videos, &query, warning) == -1);
+    CHECK(youtube_related(&cfg, "Lamp", "Home", ads_now_ms() + 5000, &videos, &query, warning) == -1);
     CHECK(videos == NULL && query == NULL && strstr(warning, "no API key") != NULL);
     cfg_free(&cfg);
 

@@ -15,7 +15,7 @@ Test control (unsigned, under /_emu/):
   POST /_emu/reset
   GET  /_emu/stats   {"calls", "signed_ok", "rejected", "image": "Bytes" |
                       "S3Object", "bytes_len", "bytes_format", "max_labels",
-                      "min_confidence", "s3_object"}
+                      "min_confidence", "s3_object", "first_start", "last_end"}
 
 Usage: rekognitionemu.py --port P --access-key A --secret-key S [--region R]"""
 
@@ -43,7 +43,8 @@ def reset():
         STATE.clear()
         STATE.update({"delay_ms": 0, "fail": 0, "throttle": 0, "malformed": 0, "calls": 0, "signed_ok": 0,
                       "rejected": 0, "image": None, "bytes_len": 0, "bytes_format": None, "max_labels": None,
-                      "min_confidence": None, "s3_object": None})
+                      "min_confidence": None, "s3_object": None,
+                      "first_start": None, "last_end": None})
 
 
 def error(status, kind, message):
@@ -158,7 +159,12 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.update(json.loads(body or b"{}"))
             return self._send(200, {}, {})
         headers = {k.lower(): v for k, v in self.headers.items()}
-        return self._send(*detect(headers, body))
+        started = time.time()
+        answer = detect(headers, body)
+        with LOCK:
+            STATE["first_start"] = STATE["first_start"] or started
+            STATE["last_end"] = time.time()
+        return self._send(*answer)
 
 
 def main():

@@ -12,7 +12,8 @@ Test control (under /_emu/):
                      quotaExceeded); malformed (the next N replies are not
                      JSON); hidden_likes (videos carry no likeCount)
   POST /_emu/reset
-  GET  /_emu/stats   {"search": N, "videos": N, "rejected": N, "last_ids": [...]}
+  GET  /_emu/stats   {"search": N, "videos": N, "rejected": N, "last_ids": [...],
+                      "first_start", "last_end": wall-clock seconds of calls}
 
 Usage: youtubeemu.py --port P --key KEY"""
 
@@ -33,7 +34,8 @@ def reset():
     with LOCK:
         STATE.clear()
         STATE.update({"delay_ms": 0, "fail": 0, "fail_status": 503, "quota": False, "malformed": 0,
-                      "hidden_likes": False, "search": 0, "videos": 0, "rejected": 0, "last_ids": []})
+                      "hidden_likes": False, "search": 0, "videos": 0, "rejected": 0, "last_ids": [],
+                      "first_start": None, "last_end": None})
 
 
 def google_error(status, reason, message):
@@ -110,6 +112,15 @@ class Handler(BaseHTTPRequestHandler):
         if parts.path == "/_emu/stats":
             with LOCK:
                 return self._send(200, json.dumps(STATE))
+        started = time.time()
+        try:
+            return self._api(parts, started)
+        finally:
+            with LOCK:
+                STATE["first_start"] = STATE["first_start"] or started
+                STATE["last_end"] = time.time()
+
+    def _api(self, parts, started):
         key = urllib.parse.parse_qs(parts.query).get("key", [""])[0]
         if key != ARGS.key:
             with LOCK:

@@ -11,6 +11,7 @@ import math
 import os
 import struct
 import sys
+import time
 import urllib.request
 import zlib
 
@@ -273,6 +274,40 @@ def nova_pro_down_falls_back_after_retries():
     expect(any("synthesis failed" in w and "ServiceUnavailableException" in w for w in j["warnings"]), j["warnings"])
     expect(emu("/_emu/stats", None, BEDROCK)["text_calls"] == 3)
     expect(config_value("aws_secret_access_key") not in body)
+
+
+@test
+def image_labels_and_video_trends_run_side_by_side():
+    rk(delay_ms=400)
+    behave(delay_ms=200)           # two YouTube calls: 400 ms in all
+    nova()
+    j, _ = campaign()
+    r, y = rk_stats(), emu("/_emu/stats")
+    expect(r["first_start"] and y["first_start"], (r, y))
+    # Each service was still busy when the other one started.
+    expect(r["first_start"] < y["last_end"] and y["first_start"] < r["last_end"],
+           "the stages ran one after the other: rekognition %.3f-%.3f, youtube %.3f-%.3f"
+           % (r["first_start"], r["last_end"], y["first_start"], y["last_end"]))
+    expect(j["generation_method"] == "fail_safe_orchestration_with_synthesis")
+
+
+@test
+def a_campaign_past_its_deadline_answers_504_and_saves_nothing():
+    deadline = int(config_value("campaign_deadline_ms"))
+    nova(text_delay_ms=deadline + 5000)
+    before = sql("SELECT count(*) FROM products")
+    r = post("/api/upload/presigned-url", {"file_name": "lamp.png", "file_type": "image/png"}, key=ALICE)
+    up = r.json()
+    request("PUT", None, url=up["upload_url"], body=open(PHOTO, "rb").read(), headers={"Content-Type": "image/png"})
+    t0 = time.time()
+    r = post("/api/campaign/tier-1", dict(BRIEF, upload_id=up["upload_id"]), key=ALICE, timeout=90)
+    took = time.time() - t0
+    expect(r.status == 504, (r.status, r.body[:300]))
+    j = r.json()
+    expect(j["success"] is False and j["code"] == "deadline_exceeded" and j["correlation_id"], j)
+    expect(deadline / 1000 <= took < deadline / 1000 + 1.5, "answered after %.2f s" % took)
+    expect(sql("SELECT count(*) FROM products") == before, "something was saved")
+    nova()
 
 
 if __name__ == "__main__":
