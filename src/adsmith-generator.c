@@ -588,7 +588,7 @@ static int setup(struct gen *g, const char *path, char *err)
         if (aws_endpoint_init(&g->ep, url, "bedrock", c->bedrock_region, ak, sk, tok,
                               c->ai_connect_timeout_ms, c->image_timeout_ms, err) != 0)
             return -1;
-        aws_bedrock_invoke_path(&g->invoke_path, c->image_model);
+        aws_bedrock_path(&g->invoke_path, c->image_model, "invoke");
         snprintf(g->generator_meta, sizeof g->generator_meta, "bedrock:%.120s", c->image_model);
     }
     if (gethostname(host, sizeof host) != 0)

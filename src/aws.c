@@ -359,9 +359,10 @@ enum aws_outcome aws_call_retried(struct aws_endpoint *ep, const char *raw_path,
     return o;
 }
 
-void aws_bedrock_invoke_path(struct buf *b, const char *model)
+void aws_bedrock_path(struct buf *b, const char *model, const char *op)
 {
     buf_adds(b, "/model/");
     sigv4_uri_encode(b, model, strlen(model), 0);
-    buf_adds(b, "/invoke");
+    buf_addc(b, '/');
+    buf_adds(b, op);
 }

@@ -85,7 +85,8 @@ enum aws_outcome aws_call_retried(struct aws_endpoint *ep, const char *raw_path,
                                   const char *what, double deadline_ms, int retries,
                                   struct aws_call **out, char *msg);
 
-/* Appends bedrock-runtime's "/model/{model, URI-encoded}/invoke" to b. */
-void aws_bedrock_invoke_path(struct buf *b, const char *model);
+/* Appends bedrock-runtime's "/model/{model, URI-encoded}/{op}" to b (op
+ * "invoke" or "converse"). */
+void aws_bedrock_path(struct buf *b, const char *model, const char *op);
 
 #endif

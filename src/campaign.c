@@ -2,6 +2,7 @@
 #include "synth.h"
 #include "util.h"
 #include "vision.h"
+#include "agent.h"
 #include "novapro.h"
 #include "rekognition.h"
 #include "youtube.h"
@@ -138,116 +139,252 @@ static void append_all(json_object *to, json_object *from)
         json_object_array_add(to, json_object_get(json_object_array_get_idx(from, i)));
 }
 
-/* With text_provider = bedrock, Nova Pro writes the creative sections over
- * the built-in plan; the plan stays wherever the model's reply falls short.
- * Usage and cost are recorded whatever happens. */
+/* What the stages gathered, whoever asked for them: the agent's tools
+ * (tier 1) or the pipeline itself (tier 2). Each stage runs once. */
+struct gather {
+    const struct config *cfg;
+    const struct kb *kb;
+    const struct campaign_input *in;
+    struct vision_job vj;
+    struct video_job wj;
+    int vision_done, video_done;
+    json_object *cultural;       /* per-market insight, NULL until run */
+    double cultural_ms;
+    json_object *warnings;       /* the result's (this thread only) */
+};
+
+/* Runs the stages asked for that have not run: image and videos on
+ * threads of their own, cultural insight (in memory) here meanwhile. */
+static void gather_run(struct gather *g, int vision, int video, int cultural)
+{
+    pthread_t vt, wt;
+    int v = 0, w = 0;
+    double t;
+
+    vision = vision && !g->vision_done;
+    video = video && !g->video_done && strcmp(g->cfg->video_provider, "youtube") == 0;
+    cultural = cultural && g->cultural == NULL;
+    if (vision)
+        v = start(&vt, vision_thread, &g->vj);
+    if (video)
+        w = start(&wt, video_thread, &g->wj);
+    if (cultural) {
+        t = ads_now_ms();
+        g->cultural = synth_cultural(g->kb, g->in->markets, g->warnings);
+        g->cultural_ms = ads_now_ms() - t;
+    }
+    if (v)
+        pthread_join(vt, NULL);
+    if (w)
+        pthread_join(wt, NULL);
+    g->vision_done |= vision;
+    g->video_done |= video;
+}
+
+static json_object *tool_error(const char *msg)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "error", json_object_new_string(msg));
+    return o;
+}
+
+/* The agent's tools. One turn's calls run side by side. The query and the
+ * markets are the brief's, whatever the model passed: the contract fixes
+ * the query's shape, and insight for other markets would not be used. */
+static int run_tools(void *ctx, struct agent_tool_call *calls, int n)
+{
+    struct gather *g = ctx;
+    int i, vision = 0, video = 0, cultural = 0;
+
+    for (i = 0; i < n; i++) {
+        vision |= strcmp(calls[i].name, "analyze_product_image") == 0;
+        video |= strcmp(calls[i].name, "search_youtube_trends") == 0;
+        cultural |= strcmp(calls[i].name, "get_cultural_insights") == 0;
+    }
+    gather_run(g, vision, video, cultural);
+    for (i = 0; i < n; i++) {
+        struct agent_tool_call *c = &calls[i];
+        if (strcmp(c->name, "analyze_product_image") == 0) {
+            c->failed = g->vj.rc != 0;
+            c->result = c->failed ? tool_error(g->vj.err) : json_object_get(g->vj.analysis);
+        } else if (strcmp(c->name, "search_youtube_trends") == 0) {
+            c->failed = strcmp(g->cfg->video_provider, "youtube") == 0 && g->wj.rc != 0;
+            if (c->failed) {
+                c->result = tool_error(g->wj.warning);
+            } else {
+                c->result = json_object_new_object();
+                json_object_object_add(c->result, "videos",
+                                       g->wj.videos ? json_object_get(g->wj.videos) : json_object_new_array());
+            }
+        } else if (strcmp(c->name, "get_cultural_insights") == 0) {
+            c->result = json_object_new_object();
+            json_object_object_add(c->result, "markets", json_object_get(g->cultural));
+        } else {
+            c->failed = 1;
+            c->result = tool_error("no such tool");
+        }
+    }
+    return 0;
+}
+
+/* Token usage over every model call of a campaign. */
+struct usage_log {
+    struct novapro_usage total;
+    json_object *calls;
+};
+
+static void log_call(struct usage_log *l, const struct config *cfg, const char *stage, const struct novapro_usage *u,
+                     int ok, double started, int turns)
+{
+    json_object *call = json_object_new_object();
+
+    json_object_object_add(call, "stage", json_object_new_string(stage));
+    json_object_object_add(call, "model", json_object_new_string(cfg->text_model));
+    json_object_object_add(call, "input_tokens", json_object_new_int64(u->input_tokens));
+    json_object_object_add(call, "output_tokens", json_object_new_int64(u->output_tokens));
+    json_object_object_add(call, "ok", json_object_new_boolean(ok));
+    if (turns > 0)
+        json_object_object_add(call, "turns", json_object_new_int(turns));
+    json_object_array_add(l->calls, timed(call, started));
+    l->total.input_tokens += u->input_tokens;
+    l->total.output_tokens += u->output_tokens;
+}
+
+/* Tier 1: the agent gathers with its tools and writes the campaign.
+ * Returns the model's campaign object, or NULL (the reason in warnings). */
+static json_object *tier1(struct gather *g, double deadline, struct usage_log *log)
+{
+    const struct campaign_input *in = g->in;
+    struct novapro_usage u = { 0, 0 };
+    json_object *model = NULL;
+    char err[ADS_ERRSZ], msg[ADS_ERRSZ + 80];
+    double t = ads_now_ms();
+    char *prompt = novapro_prompt(in->product_info, in->markets, in->objectives, NULL, NULL, NULL);
+    int turns = 0, rc;
+
+    rc = prompt ? agent_run(g->cfg, prompt, deadline, run_tools, g, &model, &u, &turns, err) : AGENT_FAILED;
+    free(prompt);
+    log_call(log, g->cfg, "agent", &u, rc == AGENT_OK, t, turns);
+    if (rc != AGENT_OK) {
+        snprintf(msg, sizeof msg, "tier 1 (agent with tools) failed: %s; tier 2 used", err);
+        json_object_array_add(g->warnings, json_object_new_string(msg));
+        return NULL;
+    }
+    return model;
+}
+
+/* Tier 2's synthesis: Nova Pro writes the creative sections over the
+ * built-in plan; the plan stays wherever the reply falls short. */
 static void synthesize(const struct config *cfg, const struct campaign_input *in, double deadline,
-                       struct campaign_result *out, const struct synth_input *si)
+                       struct campaign_result *out, const struct synth_input *si, struct usage_log *log)
 {
     struct novapro_usage u = { 0, 0 };
-    json_object *model = NULL, *calls = json_object_new_array(), *call;
+    json_object *model = NULL;
     char err[ADS_ERRSZ], msg[ADS_ERRSZ + 64];
     double t = ads_now_ms();
-    char *prompt;
-    int rc;
+    char *prompt = novapro_prompt(in->product_info, in->markets, in->objectives, si->image_analysis, si->videos,
+                                  si->cultural);
+    int rc = prompt ? novapro_synthesize(cfg, prompt, deadline, &model, &u, err) : NOVAPRO_CALL_FAILED;
 
-    out->generation_method = "fallback_campaign";
-    out->usage = json_object_new_object();
-    if (strcmp(cfg->text_provider, "bedrock") == 0) {
-        prompt = novapro_prompt(in->product_info, in->markets, in->objectives, si->image_analysis, si->videos,
-                                si->cultural);
-        rc = prompt ? novapro_synthesize(cfg, prompt, deadline, &model, &u, err) : NOVAPRO_CALL_FAILED;
-        free(prompt);
-        if (rc != NOVAPRO_OK) {
-            snprintf(msg, sizeof msg, "synthesis failed (%s); the built-in plan is used", err);
-            json_object_array_add(out->warnings, json_object_new_string(msg));
-        } else if (novapro_merge(out->campaign, model, out->warnings) > 0) {
-            out->generation_method = "fail_safe_orchestration_with_synthesis";
-        }
-        json_object_put(model);
-        call = json_object_new_object();
-        json_object_object_add(call, "stage", json_object_new_string("synthesis"));
-        json_object_object_add(call, "model", json_object_new_string(cfg->text_model));
-        json_object_object_add(call, "input_tokens", json_object_new_int64(u.input_tokens));
-        json_object_object_add(call, "output_tokens", json_object_new_int64(u.output_tokens));
-        json_object_object_add(call, "ok", json_object_new_boolean(rc == NOVAPRO_OK));
-        json_object_array_add(calls, timed(call, t));
+    free(prompt);
+    if (rc != NOVAPRO_OK) {
+        snprintf(msg, sizeof msg, "synthesis failed (%s); the built-in plan is used", err);
+        json_object_array_add(out->warnings, json_object_new_string(msg));
+    } else if (novapro_merge(out->campaign, model, out->warnings) > 0) {
+        out->generation_method = "fail_safe_orchestration_with_synthesis";
     }
-    json_object_object_add(out->usage, "input_tokens", json_object_new_int64(u.input_tokens));
-    json_object_object_add(out->usage, "output_tokens", json_object_new_int64(u.output_tokens));
-    json_object_object_add(out->usage, "calls", calls);
-    out->cost_usd = novapro_cost(cfg, &u);
+    json_object_put(model);
+    log_call(log, cfg, "synthesis", &u, rc == NOVAPRO_OK, t, 0);
+}
+
+static void gather_free(struct gather *g)
+{
+    json_object_put(g->vj.analysis);
+    json_object_put(g->vj.warnings);
+    json_object_put(g->wj.videos);
+    free(g->wj.query);
+    json_object_put(g->cultural);
 }
 
 int campaign_run(const struct config *cfg, const struct kb *kb,
                  const struct campaign_input *in, struct campaign_result *out, char *err)
 {
+    struct gather g;
     struct synth_input si;
-    struct vision_job vj;
-    struct video_job wj;
-    pthread_t vt, wt;
-    int v_thread, w_thread = 0;
-    json_object *videos, *image;
-    double t, deadline = in->deadline_ms > 0 ? in->deadline_ms : ads_now_ms() + (double)cfg->campaign_deadline_ms;
+    struct usage_log log = { { 0, 0 }, NULL };
+    json_object *videos, *image, *model = NULL;
+    double deadline = in->deadline_ms > 0 ? in->deadline_ms : ads_now_ms() + (double)cfg->campaign_deadline_ms;
+    int cloud_text = strcmp(cfg->text_provider, "bedrock") == 0;
 
     memset(out, 0, sizeof *out);
     out->warnings = json_object_new_array();
+    out->generation_method = "fallback_campaign";
+    log.calls = json_object_new_array();
+    memset(&g, 0, sizeof g);
+    g.cfg = cfg;
+    g.kb = kb;
+    g.in = in;
+    g.warnings = out->warnings;
+    g.vj.cfg = cfg;
+    g.vj.in = in;
+    g.vj.deadline = deadline;
+    g.vj.warnings = json_object_new_array();
+    g.wj.cfg = cfg;
+    g.wj.name = info_str(in->product_info, "name");
+    g.wj.category = info_str(in->product_info, "category");
+    g.wj.deadline = deadline;
 
-    /* Image analysis and video trends run side by side; cultural insight
-     * (the knowledge base, in memory) runs here meanwhile. */
-    memset(&vj, 0, sizeof vj);
-    vj.cfg = cfg;
-    vj.in = in;
-    vj.deadline = deadline;
-    vj.warnings = json_object_new_array();
-    memset(&wj, 0, sizeof wj);
-    wj.cfg = cfg;
-    wj.name = info_str(in->product_info, "name");
-    wj.category = info_str(in->product_info, "category");
-    wj.deadline = deadline;
-    v_thread = start(&vt, vision_thread, &vj);
-    if (strcmp(cfg->video_provider, "youtube") == 0)
-        w_thread = start(&wt, video_thread, &wj);
-
-    t = ads_now_ms();
-    out->cultural_data = json_object_new_object();
-    json_object_object_add(out->cultural_data, "provider", json_object_new_string("knowledge_base"));
-    json_object_object_add(out->cultural_data, "markets", synth_cultural(kb, in->markets, out->warnings));
-    timed(out->cultural_data, t);
-
-    if (v_thread)
-        pthread_join(vt, NULL);
-    if (w_thread)
-        pthread_join(wt, NULL);
-    videos = video_result(cfg, &wj, out);
-    append_all(out->warnings, vj.warnings);
-    json_object_put(vj.warnings);
-    if (vj.rc != 0) {
-        snprintf(err, ADS_ERRSZ, "%s", vj.err);
-        json_object_put(videos);
+    if (cloud_text && cfg->agent_max_turns > 0)
+        model = tier1(&g, deadline, &log);
+    gather_run(&g, 1, 1, 1);           /* whatever the agent did not ask for */
+    append_all(out->warnings, g.vj.warnings);
+    if (g.vj.rc != 0) {
+        snprintf(err, ADS_ERRSZ, "%s", g.vj.err);
+        json_object_put(model);
+        json_object_put(log.calls);
+        gather_free(&g);
         campaign_result_free(out);
         return CAMPAIGN_BAD_IMAGE;
     }
-    out->image_analysis = vj.analysis;
+    videos = video_result(cfg, &g.wj, out);
+    g.wj.videos = NULL;
+    g.wj.query = NULL;
+    out->image_analysis = json_object_get(g.vj.analysis);
+    out->cultural_data = json_object_new_object();
+    json_object_object_add(out->cultural_data, "provider", json_object_new_string("knowledge_base"));
+    json_object_object_add(out->cultural_data, "markets", json_object_get(g.cultural));
+    json_object_object_add(out->cultural_data, "duration_ms",
+                           json_object_new_double((double)(long)(g.cultural_ms * 10) / 10.0));
 
     memset(&si, 0, sizeof si);
     si.product_info = in->product_info;
     si.markets = in->markets;
     si.objectives = in->objectives;
-    si.image_analysis = vj.analysis;
+    si.image_analysis = g.vj.analysis;
     si.videos = videos;
-    json_object_object_get_ex(out->cultural_data, "markets", &si.cultural);
+    si.cultural = g.cultural;
     si.kb = kb;
     out->campaign = synth_campaign(&si, out->warnings);
-
     /* The photo's URL and key go beside the labels synth put there. */
     if (json_object_object_get_ex(out->campaign, "product", &image) &&
         json_object_object_get_ex(image, "image", &image)) {
         json_object_object_add(image, "public_url", json_object_new_string(in->image_url ? in->image_url : ""));
         json_object_object_add(image, "s3_key", json_object_new_string(in->s3_key ? in->s3_key : ""));
     }
-    synthesize(cfg, in, deadline, out, &si);
+    if (model != NULL && novapro_merge(out->campaign, model, out->warnings) > 0)
+        out->generation_method = "bedrock_agent_with_tools";
+    else if (cloud_text)
+        synthesize(cfg, in, deadline, out, &si, &log);
+    json_object_put(model);
     json_object_put(videos);
+    gather_free(&g);
+
+    out->usage = json_object_new_object();
+    json_object_object_add(out->usage, "input_tokens", json_object_new_int64(log.total.input_tokens));
+    json_object_object_add(out->usage, "output_tokens", json_object_new_int64(log.total.output_tokens));
+    json_object_object_add(out->usage, "calls", log.calls);
+    out->cost_usd = novapro_cost(cfg, &log.total);
     if (ads_now_ms() > deadline) {
         ads_errf(err, "the campaign did not finish within %ld ms", cfg->campaign_deadline_ms);
         campaign_result_free(out);

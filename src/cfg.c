@@ -51,6 +51,7 @@ static const struct key keys[] = {
     { "text_provider", K_STR, S(text_provider), "builtin", 0, 0, "builtin|bedrock", NULL, 0 },
     { "text_model", K_STR, S(text_model), "amazon.nova-pro-v1:0", 0, 0, NULL, NULL, 0 },
     { "text_max_tokens", K_INT, S(text_max_tokens), "4096", 256, 10000, NULL, NULL, 0 },
+    { "agent_max_turns", K_INT, S(agent_max_turns), "6", 0, 20, NULL, NULL, 0 },
     { "price_input_per_mtok", K_STR, S(price_input_per_mtok), "0.80", 0, 0, NULL, NULL, 0 },
     { "price_output_per_mtok", K_STR, S(price_output_per_mtok), "3.20", 0, 0, NULL, NULL, 0 },
     { "vision_provider", K_STR, S(vision_provider), "builtin", 0, 0, "builtin|rekognition", NULL, 0 },

@@ -38,6 +38,7 @@ struct config {
     char *text_provider;      /* "builtin" | "bedrock" */
     char *text_model;         /* model id, inference-profile id or ARN */
     long text_max_tokens;
+    long agent_max_turns;     /* tier 1 Converse turns; 0: tier 1 off */
     char *price_input_per_mtok;  /* USD per million tokens, a decimal number */
     char *price_output_per_mtok;
     char *vision_provider;    /* "builtin" | "rekognition" */

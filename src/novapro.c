@@ -294,7 +294,7 @@ int novapro_synthesize(const struct config *cfg, const char *prompt, double dead
         return NOVAPRO_CALL_FAILED;
     buf_init(&path);
     buf_init(&text);
-    aws_bedrock_invoke_path(&path, cfg->text_model);
+    aws_bedrock_path(&path, cfg->text_model, "invoke");
     body = novapro_body(prompt, cfg->text_max_tokens);
     if (body != NULL && !path.oom &&
         aws_call_retried(&ep, path.data, NULL, "application/json", body, strlen(body), "Nova Pro",

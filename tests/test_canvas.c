@@ -54,10 +54,10 @@ static void test_path(void)
     struct buf b;
 
     buf_init(&b);
-    aws_bedrock_invoke_path(&b, "amazon.nova-canvas-v1:0");
+    aws_bedrock_path(&b, "amazon.nova-canvas-v1:0", "invoke");
     CHECK(strcmp(b.data, "/model/amazon.nova-canvas-v1%3A0/invoke") == 0);
     buf_reset(&b);
-    aws_bedrock_invoke_path(&b, "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.x");
+    aws_bedrock_path(&b, "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.x", "invoke");
     CHECK(strcmp(b.data, "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.x/invoke") == 0);
     buf_free(&b);
 }

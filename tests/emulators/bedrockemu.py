@@ -26,6 +26,11 @@ Test control (unsigned, under /_emu/):
                     max_tokens), garbage (no JSON at all)
       text_fail     the next N Nova Pro calls answer 503
       text_delay_ms every Nova Pro call waits this long
+      converse_mode Converse (tier 1) behaviour: agent (default: asks for the
+                    three tools in one turn, then answers with a campaign
+                    that quotes their results), sequential (one tool per
+                    turn), loop (asks for tools forever), off (400
+                    ValidationException)
   POST /_emu/reset   back to answering at once, counters zeroed
   GET  /_emu/stats   JSON counters: requests, signed_ok, rejected, images,
                      throttled, failed, refused, in_flight, max_in_flight,
@@ -62,7 +67,8 @@ def reset():
                       "requests": 0, "signed_ok": 0, "rejected": 0, "images": 0, "throttled": 0,
                       "failed": 0, "refused": 0, "in_flight": 0, "max_in_flight": 0, "calls": {},
                       "images_by_prompt": {}, "text_mode": "json", "text_fail": 0, "text_delay_ms": 0,
-                      "text_calls": 0, "last_max_tokens": None})
+                      "text_calls": 0, "last_max_tokens": None,
+                      "converse_mode": "agent", "converse_calls": 0, "tool_turns": []})
 
 
 def png_of(w, h):
@@ -126,10 +132,14 @@ def invoke(raw_path, headers, body):
         return error(403, *denied)
     bump("signed_ok")
     parts = raw_path.split("/")
+    if len(parts) == 4 and parts[1] == "model" and parts[3] == "converse":
+        if urllib.parse.unquote(parts[2]) != ARGS.text_model:
+            return error(404, "ResourceNotFoundException", "model not found")
+        return converse(body)
     if len(parts) != 4 or parts[1] != "model" or parts[3] != "invoke":
         return error(404, "UnknownOperationException", "unknown operation")
     model = urllib.parse.unquote(parts[2])
-    if model == ARGS.text_model:
+    if model == ARGS.text_model and parts[3] == "invoke":
         return text_invoke(body)
     if model != ARGS.model:
         return error(404, "ResourceNotFoundException", "model %s not found" % model)
@@ -226,6 +236,76 @@ def text_invoke(body):
     reply = {"output": {"message": {"role": "assistant", "content": [{"text": text}]}}, "stopReason": stop,
              "usage": {"inputTokens": len(prompt) // 4, "outputTokens": len(text) // 4,
                        "totalTokens": len(prompt) // 4 + len(text) // 4}}
+    return 200, {"Content-Type": "application/json"}, json.dumps(reply).encode()
+
+
+TOOLS = ("analyze_product_image", "search_youtube_trends", "get_cultural_insights")
+
+
+def converse(body):
+    """Tier 1: a Converse tool-use conversation, checked turn by turn."""
+    try:
+        req = json.loads(body)
+        msgs = req["messages"]
+        tools = [t["toolSpec"] for t in req["toolConfig"]["tools"]]
+        assert req["inferenceConfig"]["maxTokens"] > 0 and req["system"][0]["text"]
+        assert sorted(t["name"] for t in tools) == sorted(TOOLS)
+        assert all(t["inputSchema"]["json"]["type"] == "object" and t["description"] for t in tools)
+        assert [m["role"] for m in msgs] == ["user", "assistant"] * (len(msgs) // 2) + ["user"]
+    except (ValueError, KeyError, IndexError, TypeError, AssertionError):
+        return error(400, "ValidationException", "malformed Converse request")
+    with LOCK:
+        STATE["converse_calls"] += 1
+        mode, delay = STATE["converse_mode"], STATE["text_delay_ms"]
+    if delay:
+        time.sleep(delay / 1000.0)
+    if mode == "off":
+        return error(400, "ValidationException", "Converse is not available for this account")
+    if take("text_fail"):
+        return error(503, "ServiceUnavailableException", "Service unavailable, try again.")
+    # Every toolUse of the last assistant turn must be answered, by id.
+    results = {}
+    if len(msgs) > 1:
+        asked = [c["toolUse"]["toolUseId"] for c in msgs[-2]["content"] if "toolUse" in c]
+        for c in msgs[-1]["content"]:
+            if "toolResult" in c:
+                results[c["toolResult"]["toolUseId"]] = c["toolResult"]
+        if sorted(asked) != sorted(results):
+            return error(400, "ValidationException", "toolResult ids do not match the toolUse ids")
+    seen = {}
+    for m in msgs:
+        for c in m["content"]:
+            if "toolUse" in c:
+                seen[c["toolUse"]["toolUseId"]] = c["toolUse"]["name"]
+    answered = {seen[i]: r for m in msgs for c in m["content"] if "toolResult" in c
+                for i, r in [(c["toolResult"]["toolUseId"], c["toolResult"])]}
+    turn = len(msgs) // 2
+    if mode == "loop" or (mode == "sequential" and turn < 3) or (mode == "agent" and turn == 0):
+        wanted = TOOLS if mode == "agent" else (TOOLS[turn % 3],)
+        content = [{"text": "Let me look that up."}]
+        for i, name in enumerate(wanted):
+            content.append({"toolUse": {"toolUseId": "tooluse_%d_%d" % (turn, i), "name": name,
+                                        "input": {"markets": ["Japan"]} if name == "get_cultural_insights"
+                                        else {"product_name": "x"} if name == "search_youtube_trends" else {}}})
+        with LOCK:
+            STATE["tool_turns"].append(list(wanted))
+        reply = {"output": {"message": {"role": "assistant", "content": content}}, "stopReason": "tool_use",
+                 "usage": {"inputTokens": len(body) // 4, "outputTokens": 40, "totalTokens": len(body) // 4 + 40}}
+        return 200, {"Content-Type": "application/json"}, json.dumps(reply).encode()
+    try:
+        name = json.loads(msgs[0]["content"][0]["text"].split("BRIEF AND RESEARCH:\n", 1)[1])["product"]["name"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        name = "the product"
+    camp = campaign_for(name)
+    label = answered.get("analyze_product_image", {}).get("content", [{}])[0].get("json", {}).get("labels", [{}])
+    videos = answered.get("search_youtube_trends", {}).get("content", [{}])[0].get("json", {}).get("videos", [])
+    markets = answered.get("get_cultural_insights", {}).get("content", [{}])[0].get("json", {}).get("markets", [])
+    camp["content_ideas"][0]["caption"] = "Agent says: %s; seen %s; trending %s; markets %d" % (
+        name, label[0].get("name", "-") if label else "-", videos[0]["title"] if videos else "-", len(markets))
+    text = "Here is the campaign:\n```json\n" + json.dumps(camp) + "\n```"
+    reply = {"output": {"message": {"role": "assistant", "content": [{"text": text}]}}, "stopReason": "end_turn",
+             "usage": {"inputTokens": len(body) // 4, "outputTokens": len(text) // 4,
+                       "totalTokens": len(body) // 4 + len(text) // 4}}
     return 200, {"Content-Type": "application/json"}, json.dumps(reply).encode()
 
 

@@ -52,9 +52,10 @@ def rk(**kw):
 
 
 def nova(**kw):
+    """Tier 2 unless told otherwise: Converse (tier 1) is refused."""
+    kw.setdefault("converse_mode", "off")
     emu("/_emu/reset", {}, BEDROCK)
-    if kw:
-        emu("/_emu/behave", kw, BEDROCK)
+    emu("/_emu/behave", kw, BEDROCK)
 
 
 def stored_campaign(product_id):
@@ -228,7 +229,9 @@ def nova_pro_writes_the_campaign_and_its_cost_is_recorded():
     row = stored_campaign(j["product_id"])
     u = row["usage"]
     expect(u["input_tokens"] > 100 and u["output_tokens"] > 100, u)
-    expect(u["calls"][0]["stage"] == "synthesis" and u["calls"][0]["model"] == "amazon.nova-pro-v1:0", u)
+    synthesis = [c for c in u["calls"] if c["stage"] == "synthesis"]
+    expect(len(synthesis) == 1 and synthesis[0]["model"] == "amazon.nova-pro-v1:0" and synthesis[0]["ok"], u)
+    expect(any("tier 1" in w for w in j["warnings"]), "the refused agent is not named: %s" % j["warnings"])
     want = (u["input_tokens"] * 0.80 + u["output_tokens"] * 3.20) / 1e6
     expect(abs(row["cost_usd"] - want) < 1e-9, (row["cost_usd"], want))
 
@@ -263,7 +266,8 @@ def a_truncated_or_unusable_reply_falls_back_with_a_warning():
         expect(j["generation_method"] == "fallback_campaign", mode)
         expect(any("synthesis failed" in w and words in w for w in j["warnings"]), (mode, j["warnings"]))
         u = stored_campaign(j["product_id"])["usage"]
-        expect(u["output_tokens"] > 0 and u["calls"][0]["ok"] is False, "the tokens were paid for: %s" % u)
+        synthesis = [c for c in u["calls"] if c["stage"] == "synthesis"][0]
+        expect(synthesis["output_tokens"] > 0 and synthesis["ok"] is False, "the tokens were paid for: %s" % u)
 
 
 @test
@@ -280,7 +284,7 @@ def nova_pro_down_falls_back_after_retries():
 def image_labels_and_video_trends_run_side_by_side():
     rk(delay_ms=400)
     behave(delay_ms=200)           # two YouTube calls: 400 ms in all
-    nova()
+    nova()                         # tier 2
     j, _ = campaign()
     r, y = rk_stats(), emu("/_emu/stats")
     expect(r["first_start"] and y["first_start"], (r, y))
@@ -308,6 +312,59 @@ def a_campaign_past_its_deadline_answers_504_and_saves_nothing():
     expect(deadline / 1000 <= took < deadline / 1000 + 1.5, "answered after %.2f s" % took)
     expect(sql("SELECT count(*) FROM products") == before, "something was saved")
     nova()
+
+
+@test
+def tier1_agent_gathers_with_its_tools_and_writes_the_campaign():
+    rk(delay_ms=300)
+    behave(delay_ms=150)
+    nova(converse_mode="agent")
+    j, _ = campaign()
+    expect(j["generation_method"] == "bedrock_agent_with_tools", (j["generation_method"], j["warnings"]))
+    c = j["campaign"]
+    caption = c["content_ideas"][0]["caption"]
+    # The model's answer quotes what the tools returned to it.
+    first_label = c["product"]["image"]["labels"][0]["name"]
+    want = "Agent says: Aurora Desk Lamp; seen %s; trending %s; markets 2" % (
+        first_label, c["related_youtube_videos"][0]["title"])
+    expect(caption == want, (caption, want))
+    s = emu("/_emu/stats", None, BEDROCK)
+    expect(s["converse_calls"] == 2 and s["text_calls"] == 0, s)
+    expect(s["tool_turns"] == [["analyze_product_image", "search_youtube_trends", "get_cultural_insights"]], s)
+    r, y = rk_stats(), emu("/_emu/stats")
+    expect(r["first_start"] < y["last_end"] and y["first_start"] < r["last_end"], "one turn's tools ran one after another")
+    expect(r["calls"] == 1 and y["search"] == 1, "a stage ran twice: %s %s" % (r["calls"], y["search"]))
+    u = stored_campaign(j["product_id"])["usage"]
+    expect([x["stage"] for x in u["calls"]] == ["agent"] and u["calls"][0]["turns"] == 2 and u["calls"][0]["ok"], u)
+    expect(u["input_tokens"] > 0 and stored_campaign(j["product_id"])["cost_usd"] > 0)
+    row = sql("SELECT image_analysis IS NOT NULL AND youtube_data IS NOT NULL AND cultural_data IS NOT NULL"
+              " FROM products WHERE product_id = '%s'" % j["product_id"])
+    expect(row == "t", "a stage's record is missing")
+
+
+@test
+def tier1_agent_may_ask_one_tool_per_turn():
+    nova(converse_mode="sequential")
+    rk()
+    behave()
+    j, _ = campaign()
+    expect(j["generation_method"] == "bedrock_agent_with_tools", j["warnings"])
+    s = emu("/_emu/stats", None, BEDROCK)
+    expect(s["converse_calls"] == 4 and len(s["tool_turns"]) == 3, s)
+    expect(j["campaign"]["content_ideas"][0]["caption"].endswith("markets 2"))
+
+
+@test
+def tier1_agent_that_never_answers_falls_back_to_tier2():
+    nova(converse_mode="loop")
+    rk()
+    j, _ = campaign()
+    s = emu("/_emu/stats", None, BEDROCK)
+    turns = int(config_value("agent_max_turns") or 6)
+    expect(s["converse_calls"] == turns and s["text_calls"] == 1, s)
+    expect(j["generation_method"] == "fail_safe_orchestration_with_synthesis", j["generation_method"])
+    expect(any("tier 1" in w and "%d turns" % turns in w for w in j["warnings"]), j["warnings"])
+    expect(rk_stats()["calls"] == 1, "the image was analysed more than once")
 
 
 if __name__ == "__main__":
