@@ -19,6 +19,28 @@ static json_object *timed(json_object *data, double started_ms)
     return data;
 }
 
+/* Cultural insight from Nova Pro, on a thread of its own; the prompt is
+ * made before the start, so the thread touches no shared object. */
+struct culture_job {
+    const struct config *cfg;
+    double deadline;
+    char *prompt;
+    json_object *insight;        /* out: {"markets": [...]} */
+    struct novapro_usage u;
+    int rc;
+    char err[ADS_ERRSZ];
+    double started;
+};
+
+static void *culture_thread(void *arg)
+{
+    struct culture_job *j = arg;
+
+    j->started = ads_now_ms();
+    j->rc = novapro_synthesize(j->cfg, j->prompt, j->deadline, &j->insight, &j->u, j->err);
+    return NULL;
+}
+
 static const char *info_str(json_object *info, const char *name)
 {
     json_object *v;
@@ -147,7 +169,8 @@ struct gather {
     const struct campaign_input *in;
     struct vision_job vj;
     struct video_job wj;
-    int vision_done, video_done;
+    struct culture_job cj;
+    int vision_done, video_done, culture_model;
     json_object *cultural;       /* per-market insight, NULL until run */
     double cultural_ms;
     json_object *warnings;       /* the result's (this thread only) */
@@ -157,8 +180,8 @@ struct gather {
  * threads of their own, cultural insight (in memory) here meanwhile. */
 static void gather_run(struct gather *g, int vision, int video, int cultural)
 {
-    pthread_t vt, wt;
-    int v = 0, w = 0;
+    pthread_t vt, wt, ct;
+    int v = 0, w = 0, m = 0;
     double t;
 
     vision = vision && !g->vision_done;
@@ -172,11 +195,19 @@ static void gather_run(struct gather *g, int vision, int video, int cultural)
         t = ads_now_ms();
         g->cultural = synth_cultural(g->kb, g->in->markets, g->warnings);
         g->cultural_ms = ads_now_ms() - t;
+        if (strcmp(g->cfg->text_provider, "bedrock") == 0) {
+            g->cj.prompt = novapro_cultural_prompt(g->in->product_info, g->in->markets, g->in->objectives,
+                                                   g->cultural);
+            g->culture_model = g->cj.prompt != NULL;
+            m = g->culture_model && start(&ct, culture_thread, &g->cj);
+        }
     }
     if (v)
         pthread_join(vt, NULL);
     if (w)
         pthread_join(wt, NULL);
+    if (m)
+        pthread_join(ct, NULL);
     g->vision_done |= vision;
     g->video_done |= video;
 }
@@ -220,6 +251,8 @@ static int run_tools(void *ctx, struct agent_tool_call *calls, int n)
         } else if (strcmp(c->name, "get_cultural_insights") == 0) {
             c->result = json_object_new_object();
             json_object_object_add(c->result, "markets", json_object_get(g->cultural));
+            if (g->cj.insight != NULL)
+                json_object_object_add(c->result, "model_insights", json_object_get(g->cj.insight));
         } else {
             c->failed = 1;
             c->result = tool_error("no such tool");
@@ -249,6 +282,26 @@ static void log_call(struct usage_log *l, const struct config *cfg, const char *
     json_object_array_add(l->calls, timed(call, started));
     l->total.input_tokens += u->input_tokens;
     l->total.output_tokens += u->output_tokens;
+}
+
+/* Nova Pro's cultural insight goes beside the knowledge base's in the
+ * cultural record (and from there into the synthesis prompt); a failure
+ * leaves the knowledge base's alone, with a warning. */
+static void culture_result(struct gather *g, struct campaign_result *out, struct usage_log *log)
+{
+    char msg[ADS_ERRSZ + 64];
+
+    if (!g->culture_model)
+        return;
+    log_call(log, g->cfg, "cultural", &g->cj.u, g->cj.rc == NOVAPRO_OK, g->cj.started, 0);
+    if (g->cj.rc != NOVAPRO_OK) {
+        snprintf(msg, sizeof msg, "cultural insight from the knowledge base only: %s", g->cj.err);
+        json_object_array_add(out->warnings, json_object_new_string(msg));
+        json_object_object_add(out->cultural_data, "error", json_object_new_string(g->cj.err));
+        return;
+    }
+    json_object_object_add(out->cultural_data, "provider", json_object_new_string("knowledge_base+bedrock"));
+    json_object_object_add(out->cultural_data, "model_insights", json_object_get(g->cj.insight));
 }
 
 /* Tier 1: the agent gathers with its tools and writes the campaign.
@@ -284,7 +337,7 @@ static void synthesize(const struct config *cfg, const struct campaign_input *in
     char err[ADS_ERRSZ], msg[ADS_ERRSZ + 64];
     double t = ads_now_ms();
     char *prompt = novapro_prompt(in->product_info, in->markets, in->objectives, si->image_analysis, si->videos,
-                                  si->cultural);
+                                  out->cultural_data);
     int rc = prompt ? novapro_synthesize(cfg, prompt, deadline, &model, &u, err) : NOVAPRO_CALL_FAILED;
 
     free(prompt);
@@ -305,6 +358,8 @@ static void gather_free(struct gather *g)
     json_object_put(g->wj.videos);
     free(g->wj.query);
     json_object_put(g->cultural);
+    json_object_put(g->cj.insight);
+    free(g->cj.prompt);
 }
 
 int campaign_run(const struct config *cfg, const struct kb *kb,
@@ -334,6 +389,8 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
     g.wj.name = info_str(in->product_info, "name");
     g.wj.category = info_str(in->product_info, "category");
     g.wj.deadline = deadline;
+    g.cj.cfg = cfg;
+    g.cj.deadline = deadline;
 
     if (cloud_text && cfg->agent_max_turns > 0)
         model = tier1(&g, deadline, &log);
@@ -356,6 +413,7 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
     json_object_object_add(out->cultural_data, "markets", json_object_get(g.cultural));
     json_object_object_add(out->cultural_data, "duration_ms",
                            json_object_new_double((double)(long)(g.cultural_ms * 10) / 10.0));
+    culture_result(&g, out, &log);
 
     memset(&si, 0, sizeof si);
     si.product_info = in->product_info;

@@ -11,8 +11,7 @@
  * the product row.
  *
  * The stage threads share no json-c object with anyone: json-c reference
- * counts are not atomic. Only the image stage signs AWS requests while the
- * threads run (the SigV4 key cache is per process, unlocked).
+ * counts are not atomic.
  *
  * Every json_object in struct campaign_result is owned by it
  * (campaign_result_free).

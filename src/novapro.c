@@ -76,6 +76,26 @@ char *novapro_prompt(json_object *product_info, json_object *markets, json_objec
     return buf_steal(&b);
 }
 
+char *novapro_cultural_prompt(json_object *product_info, json_object *markets, json_object *objectives,
+                              json_object *kb_markets)
+{
+    json_object *ctx = json_object_new_object();
+    struct buf b;
+
+    add_ref(ctx, "product", product_info);
+    add_ref(ctx, "markets", markets);
+    add_ref(ctx, "objectives", objectives);
+    add_ref(ctx, "market_profiles", kb_markets);
+    buf_init(&b);
+    buf_adds(&b, "CULTURAL INSIGHT REQUEST. You advise on marketing across cultures. For each market below, "
+                 "say what this audience values, what to avoid, which platforms and formats work and when to post, "
+                 "for this product. Answer with one JSON object and nothing else: {\"markets\": [{\"market\", "
+                 "\"insights\": [..], \"cautions\": [..], \"platforms\": [..], \"timing\"}]}\n\nBRIEF:\n");
+    buf_adds(&b, json_object_to_json_string_ext(ctx, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(ctx);
+    return buf_steal(&b);
+}
+
 char *novapro_body(const char *prompt, long max_tokens)
 {
     json_object *root = json_object_new_object(), *msgs = json_object_new_array();

@@ -35,6 +35,13 @@ enum { NOVAPRO_OK = 0, NOVAPRO_NO_JSON = -1, NOVAPRO_TRUNCATED = -2, NOVAPRO_CAL
 char *novapro_prompt(json_object *product_info, json_object *markets, json_object *objectives,
                      json_object *image_analysis, json_object *videos, json_object *cultural);
 
+/* The cultural-insight prompt: per market, for this product and audience,
+ * with the knowledge base's profile of each market as a starting point
+ * (malloc'd). The answer is {"markets": [{"market", "insights": [..],
+ * "cautions": [..], "platforms": [..], "timing"}]}. */
+char *novapro_cultural_prompt(json_object *product_info, json_object *markets, json_object *objectives,
+                              json_object *kb_markets);
+
 /* The InvokeModel body for a prompt (malloc'd). */
 char *novapro_body(const char *prompt, long max_tokens);
 
@@ -48,7 +55,8 @@ int novapro_extract(const char *text, const char *stop_reason, json_object **out
  * Returns how many sections the model supplied. */
 int novapro_merge(json_object *campaign, json_object *model, json_object *warnings);
 
-/* One synthesis call: NOVAPRO_OK with *model (the parsed object) and usage
+/* One call for a JSON answer (synthesis, cultural insight): NOVAPRO_OK
+ * with *model (the parsed object) and usage
  * counted, or an error code with a message (no credential in it). Usage is
  * counted even when the reply is unusable. */
 int novapro_synthesize(const struct config *cfg, const char *prompt, double deadline_ms, json_object **model,

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -335,6 +336,7 @@ struct key_cache_entry {
 };
 static struct key_cache_entry key_cache[8];
 static unsigned key_cache_next;
+static pthread_mutex_t key_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static EVP_MD *hmac_md;
 
 static int hmac_states(const unsigned char key[32], EVP_MD_CTX **inner, EVP_MD_CTX **outer)
@@ -431,10 +433,17 @@ void sigv4_signature(const struct sigv4_creds *c, const char *amzdate,
     struct key_cache_entry *e;
     char date8[9];
 
+    int ok;
+
     memcpy(date8, amzdate, 8);
     date8[8] = '\0';
+    /* The campaign's stage threads may sign at once: the cache and its
+     * work context are one per process. */
+    pthread_mutex_lock(&key_cache_lock);
     e = signing_entry(c, date8);
-    if (e == NULL || hmac_from(e, sts, mac) != 0) {
+    ok = e != NULL && hmac_from(e, sts, mac) == 0;
+    pthread_mutex_unlock(&key_cache_lock);
+    if (!ok) {
         derive_key(c, date8, key);
         hmac(key, 32, sts, mac);
         OPENSSL_cleanse(key, sizeof key);

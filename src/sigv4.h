@@ -8,7 +8,8 @@
  * encode it twice. Query parameters are sorted by encoded name then value,
  * header names lower-cased and sorted, values trimmed with inner space runs
  * folded. The derived signing key is cached per (secret, date, region,
- * service) in a small per-process cache.
+ * service) in a small per-process cache, behind a mutex: threads may sign
+ * at once.
  *
  * Every returned string is malloc'd and owned by the caller.
  */

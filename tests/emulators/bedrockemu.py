@@ -26,6 +26,8 @@ Test control (unsigned, under /_emu/):
                     max_tokens), garbage (no JSON at all)
       text_fail     the next N Nova Pro calls answer 503
       text_delay_ms every Nova Pro call waits this long
+      cultural_fail the next N cultural-insight calls (InvokeModel with a
+                    "CULTURAL INSIGHT REQUEST" prompt) answer 503
       converse_mode Converse (tier 1) behaviour: agent (default: asks for the
                     three tools in one turn, then answers with a campaign
                     that quotes their results), sequential (one tool per
@@ -68,7 +70,8 @@ def reset():
                       "failed": 0, "refused": 0, "in_flight": 0, "max_in_flight": 0, "calls": {},
                       "images_by_prompt": {}, "text_mode": "json", "text_fail": 0, "text_delay_ms": 0,
                       "text_calls": 0, "last_max_tokens": None,
-                      "converse_mode": "agent", "converse_calls": 0, "tool_turns": []})
+                      "converse_mode": "agent", "converse_calls": 0, "tool_turns": [],
+                      "cultural_fail": 0, "cultural_calls": 0})
 
 
 def png_of(w, h):
@@ -200,6 +203,30 @@ def campaign_for(name):
     }
 
 
+def converse_shaped(text, prompt, stop="end_turn"):
+    reply = {"output": {"message": {"role": "assistant", "content": [{"text": text}]}}, "stopReason": stop,
+             "usage": {"inputTokens": len(prompt) // 4, "outputTokens": len(text) // 4,
+                       "totalTokens": len(prompt) // 4 + len(text) // 4}}
+    return 200, {"Content-Type": "application/json"}, json.dumps(reply).encode()
+
+
+def cultural(prompt):
+    with LOCK:
+        STATE["cultural_calls"] += 1
+        delay = STATE["text_delay_ms"]
+    if delay:
+        time.sleep(delay / 1000.0)
+    if take("cultural_fail"):
+        return error(503, "ServiceUnavailableException", "Service unavailable, try again.")
+    try:
+        markets = json.loads(prompt.split("BRIEF:\n", 1)[1])["markets"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return error(400, "ValidationException", "no markets in the prompt")
+    out = {"markets": [{"market": m, "insights": ["Nova Pro insight for %s" % m], "cautions": ["Avoid hype"],
+                        "platforms": ["Instagram"], "timing": "Evenings"} for m in markets]}
+    return converse_shaped(json.dumps(out), prompt)
+
+
 def text_invoke(body):
     try:
         req = json.loads(body)
@@ -209,6 +236,8 @@ def text_invoke(body):
         assert msgs[0]["role"] == "user" and isinstance(prompt, str) and isinstance(max_tokens, int)
     except (ValueError, KeyError, IndexError, TypeError, AssertionError):
         return error(400, "ValidationException", "messages[0].content[0].text and inferenceConfig.maxTokens are required")
+    if prompt.startswith("CULTURAL INSIGHT REQUEST"):
+        return cultural(prompt)
     with LOCK:
         STATE["text_calls"] += 1
         STATE["last_max_tokens"] = max_tokens
@@ -233,10 +262,7 @@ def text_invoke(body):
         text, stop = text[:len(text) // 2], "max_tokens"
     elif mode == "garbage":
         text = "I cannot help with that request."
-    reply = {"output": {"message": {"role": "assistant", "content": [{"text": text}]}}, "stopReason": stop,
-             "usage": {"inputTokens": len(prompt) // 4, "outputTokens": len(text) // 4,
-                       "totalTokens": len(prompt) // 4 + len(text) // 4}}
-    return 200, {"Content-Type": "application/json"}, json.dumps(reply).encode()
+    return converse_shaped(text, prompt, stop)
 
 
 TOOLS = ("analyze_product_image", "search_youtube_trends", "get_cultural_insights")

@@ -231,6 +231,11 @@ def nova_pro_writes_the_campaign_and_its_cost_is_recorded():
     expect(u["input_tokens"] > 100 and u["output_tokens"] > 100, u)
     synthesis = [c for c in u["calls"] if c["stage"] == "synthesis"]
     expect(len(synthesis) == 1 and synthesis[0]["model"] == "amazon.nova-pro-v1:0" and synthesis[0]["ok"], u)
+    expect([c["ok"] for c in u["calls"] if c["stage"] == "cultural"] == [True], u)
+    cultural = json.loads(sql("SELECT cultural_data FROM products WHERE product_id = '%s'" % j["product_id"]))
+    expect(cultural["provider"] == "knowledge_base+bedrock", cultural)
+    expect([m["market"] for m in cultural["model_insights"]["markets"]] == ["North America", "Japan"], cultural)
+    expect(cultural["markets"], "the knowledge base's insight is gone")
     expect(any("tier 1" in w for w in j["warnings"]), "the refused agent is not named: %s" % j["warnings"])
     want = (u["input_tokens"] * 0.80 + u["output_tokens"] * 3.20) / 1e6
     expect(abs(row["cost_usd"] - want) < 1e-9, (row["cost_usd"], want))
@@ -315,6 +320,17 @@ def a_campaign_past_its_deadline_answers_504_and_saves_nothing():
 
 
 @test
+def cultural_insight_failing_keeps_the_knowledge_base_and_warns():
+    nova(cultural_fail=5)
+    j, _ = campaign()
+    expect(any("cultural insight from the knowledge base only" in w for w in j["warnings"]), j["warnings"])
+    expect(emu("/_emu/stats", None, BEDROCK)["cultural_calls"] == 3)
+    cultural = json.loads(sql("SELECT cultural_data FROM products WHERE product_id = '%s'" % j["product_id"]))
+    expect(cultural["provider"] == "knowledge_base" and cultural["markets"] and "error" in cultural, cultural)
+    expect(j["generation_method"] == "fail_safe_orchestration_with_synthesis")
+
+
+@test
 def tier1_agent_gathers_with_its_tools_and_writes_the_campaign():
     rk(delay_ms=300)
     behave(delay_ms=150)
@@ -335,7 +351,9 @@ def tier1_agent_gathers_with_its_tools_and_writes_the_campaign():
     expect(r["first_start"] < y["last_end"] and y["first_start"] < r["last_end"], "one turn's tools ran one after another")
     expect(r["calls"] == 1 and y["search"] == 1, "a stage ran twice: %s %s" % (r["calls"], y["search"]))
     u = stored_campaign(j["product_id"])["usage"]
-    expect([x["stage"] for x in u["calls"]] == ["agent"] and u["calls"][0]["turns"] == 2 and u["calls"][0]["ok"], u)
+    # The cultural tool asked Nova Pro too, as the original's cultural stage did.
+    expect([x["stage"] for x in u["calls"]] == ["agent", "cultural"] and u["calls"][0]["turns"] == 2
+           and u["calls"][0]["ok"], u)
     expect(u["input_tokens"] > 0 and stored_campaign(j["product_id"])["cost_usd"] > 0)
     row = sql("SELECT image_analysis IS NOT NULL AND youtube_data IS NOT NULL AND cultural_data IS NOT NULL"
               " FROM products WHERE product_id = '%s'" % j["product_id"])
