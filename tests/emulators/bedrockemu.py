@@ -283,10 +283,10 @@ def converse(body):
     with LOCK:
         STATE["converse_calls"] += 1
         mode, delay = STATE["converse_mode"], STATE["text_delay_ms"]
-    if delay:
-        time.sleep(delay / 1000.0)
     if mode == "off":
         return error(400, "ValidationException", "Converse is not available for this account")
+    if delay:
+        time.sleep(delay / 1000.0)
     if take("text_fail"):
         return error(503, "ServiceUnavailableException", "Service unavailable, try again.")
     # Every toolUse of the last assistant turn must be answered, by id.
