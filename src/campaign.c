@@ -4,6 +4,7 @@
 #include "vision.h"
 #include "agent.h"
 #include "novapro.h"
+#include "openai.h"
 #include "rekognition.h"
 #include "youtube.h"
 
@@ -17,6 +18,20 @@ static json_object *timed(json_object *data, double started_ms)
 {
     json_object_object_add(data, "duration_ms", json_object_new_double((double)(long)((ads_now_ms() - started_ms) * 10) / 10.0));
     return data;
+}
+
+/* The text model's two jobs, by provider: a prompt answered with JSON, and
+ * tier 1's tool loop. */
+typedef int (*json_call)(const struct config *, const char *, double, json_object **, struct novapro_usage *, char *);
+
+static json_call text_json(const struct config *cfg)
+{
+    return strcmp(cfg->text_provider, "openai") == 0 ? openai_complete : novapro_synthesize;
+}
+
+static const char *text_model(const struct config *cfg)
+{
+    return strcmp(cfg->text_provider, "openai") == 0 ? cfg->openai_model : cfg->text_model;
 }
 
 /* Cultural insight from Nova Pro, on a thread of its own; the prompt is
@@ -37,7 +52,7 @@ static void *culture_thread(void *arg)
     struct culture_job *j = arg;
 
     j->started = ads_now_ms();
-    j->rc = novapro_synthesize(j->cfg, j->prompt, j->deadline, &j->insight, &j->u, j->err);
+    j->rc = text_json(j->cfg)(j->cfg, j->prompt, j->deadline, &j->insight, &j->u, j->err);
     return NULL;
 }
 
@@ -195,7 +210,7 @@ static void gather_run(struct gather *g, int vision, int video, int cultural)
         t = ads_now_ms();
         g->cultural = synth_cultural(g->kb, g->in->markets, g->warnings);
         g->cultural_ms = ads_now_ms() - t;
-        if (strcmp(g->cfg->text_provider, "bedrock") == 0) {
+        if (strcmp(g->cfg->text_provider, "builtin") != 0) {
             g->cj.prompt = novapro_cultural_prompt(g->in->product_info, g->in->markets, g->in->objectives,
                                                    g->cultural);
             g->culture_model = g->cj.prompt != NULL;
@@ -273,7 +288,7 @@ static void log_call(struct usage_log *l, const struct config *cfg, const char *
     json_object *call = json_object_new_object();
 
     json_object_object_add(call, "stage", json_object_new_string(stage));
-    json_object_object_add(call, "model", json_object_new_string(cfg->text_model));
+    json_object_object_add(call, "model", json_object_new_string(text_model(cfg)));
     json_object_object_add(call, "input_tokens", json_object_new_int64(u->input_tokens));
     json_object_object_add(call, "output_tokens", json_object_new_int64(u->output_tokens));
     json_object_object_add(call, "ok", json_object_new_boolean(ok));
@@ -300,7 +315,8 @@ static void culture_result(struct gather *g, struct campaign_result *out, struct
         json_object_object_add(out->cultural_data, "error", json_object_new_string(g->cj.err));
         return;
     }
-    json_object_object_add(out->cultural_data, "provider", json_object_new_string("knowledge_base+bedrock"));
+    snprintf(msg, sizeof msg, "knowledge_base+%s", g->cfg->text_provider);
+    json_object_object_add(out->cultural_data, "provider", json_object_new_string(msg));
     json_object_object_add(out->cultural_data, "model_insights", json_object_get(g->cj.insight));
 }
 
@@ -316,7 +332,12 @@ static json_object *tier1(struct gather *g, double deadline, struct usage_log *l
     char *prompt = novapro_prompt(in->product_info, in->markets, in->objectives, NULL, NULL, NULL);
     int turns = 0, rc;
 
-    rc = prompt ? agent_run(g->cfg, prompt, deadline, run_tools, g, &model, &u, &turns, err) : AGENT_FAILED;
+    if (prompt == NULL)
+        rc = AGENT_FAILED;
+    else if (strcmp(g->cfg->text_provider, "openai") == 0)
+        rc = openai_agent_run(g->cfg, prompt, deadline, run_tools, g, &model, &u, &turns, err);
+    else
+        rc = agent_run(g->cfg, prompt, deadline, run_tools, g, &model, &u, &turns, err);
     free(prompt);
     log_call(log, g->cfg, "agent", &u, rc == AGENT_OK, t, turns);
     if (rc != AGENT_OK) {
@@ -338,7 +359,7 @@ static void synthesize(const struct config *cfg, const struct campaign_input *in
     double t = ads_now_ms();
     char *prompt = novapro_prompt(in->product_info, in->markets, in->objectives, si->image_analysis, si->videos,
                                   out->cultural_data);
-    int rc = prompt ? novapro_synthesize(cfg, prompt, deadline, &model, &u, err) : NOVAPRO_CALL_FAILED;
+    int rc = prompt ? text_json(cfg)(cfg, prompt, deadline, &model, &u, err) : NOVAPRO_CALL_FAILED;
 
     free(prompt);
     if (rc != NOVAPRO_OK) {
@@ -370,7 +391,7 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
     struct usage_log log = { { 0, 0 }, NULL };
     json_object *videos, *image, *model = NULL;
     double deadline = in->deadline_ms > 0 ? in->deadline_ms : ads_now_ms() + (double)cfg->campaign_deadline_ms;
-    int cloud_text = strcmp(cfg->text_provider, "bedrock") == 0;
+    int cloud_text = strcmp(cfg->text_provider, "builtin") != 0;
 
     memset(out, 0, sizeof *out);
     out->warnings = json_object_new_array();

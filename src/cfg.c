@@ -48,7 +48,10 @@ static const struct key keys[] = {
     { "s3_timeout_ms", K_INT, S(s3_timeout_ms), "30000", 500, 600000, NULL, NULL, 0 },
     { "s3_retries", K_INT, S(s3_retries), "3", 0, 10, NULL, NULL, 0 },
     { "assets_public_url", K_STR, S(assets_public_url), "", 0, 0, NULL, NULL, 0 },
-    { "text_provider", K_STR, S(text_provider), "builtin", 0, 0, "builtin|bedrock", NULL, 0 },
+    { "text_provider", K_STR, S(text_provider), "builtin", 0, 0, "builtin|bedrock|openai", NULL, 0 },
+    { "openai_base_url", K_STR, S(openai_base_url), "http://127.0.0.1:8000/v1", 0, 0, NULL, NULL, 0 },
+    { "openai_api_key", K_STR, S(openai_api_key), "", 0, 0, NULL, "OPENAI_API_KEY", 1 },
+    { "openai_model", K_STR, S(openai_model), "", 0, 0, NULL, NULL, 0 },
     { "text_model", K_STR, S(text_model), "amazon.nova-pro-v1:0", 0, 0, NULL, NULL, 0 },
     { "text_max_tokens", K_INT, S(text_max_tokens), "4096", 256, 10000, NULL, NULL, 0 },
     { "agent_max_turns", K_INT, S(agent_max_turns), "6", 0, 20, NULL, NULL, 0 },
@@ -306,6 +309,13 @@ int cfg_load(struct config *cfg, const char *path, char *err)
     if (strncmp(cfg->public_base_url, "http://", 7) != 0 &&
         strncmp(cfg->public_base_url, "https://", 8) != 0) {
         ads_errf(err, "%s: public_base_url must start with http:// or https://", path ? path : "config");
+        return -1;
+    }
+    if (strcmp(cfg->text_provider, "openai") == 0 &&
+        (cfg->openai_model[0] == '\0' || (strncmp(cfg->openai_base_url, "http://", 7) != 0 &&
+                                         strncmp(cfg->openai_base_url, "https://", 8) != 0))) {
+        ads_errf(err, "%s: text_provider = openai needs openai_model and an http(s) openai_base_url",
+                 path ? path : "config");
         return -1;
     }
     if (!is_price(cfg->price_input_per_mtok) || !is_price(cfg->price_output_per_mtok)) {

@@ -39,6 +39,9 @@ struct config {
     char *text_model;         /* model id, inference-profile id or ARN */
     long text_max_tokens;
     long agent_max_turns;     /* tier 1 Converse turns; 0: tier 1 off */
+    char *openai_base_url;    /* text_provider = openai: ".../v1" */
+    char *openai_api_key;
+    char *openai_model;
     char *price_input_per_mtok;  /* USD per million tokens, a decimal number */
     char *price_output_per_mtok;
     char *vision_provider;    /* "builtin" | "rekognition" */

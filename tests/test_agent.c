@@ -1,5 +1,5 @@
-/* agent: the Converse tool definitions and the reading of tool calls from
- * an assistant message. The loop itself runs against the emulator in the
+/* agent and openai: the tool definitions in both shapes and the reading of
+ * tool calls from an assistant message. The loop itself runs against the emulator in the
  * integration suite. */
 #include <config.h>
 
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "openai.h"
 #include "unit.h"
 
 static void test_tools(void)
@@ -46,9 +47,25 @@ static void test_calls(void)
     json_object_put(msg);
 }
 
+/* The same tools in the chat-completions "function" shape. */
+static void test_openai_tools(void)
+{
+    json_object *tools = openai_tools(), *fn;
+
+    CHECK(json_object_array_length(tools) == 3);
+    fn = json_object_object_get(json_object_array_get_idx(tools, 1), "function");
+    CHECK(strcmp(json_object_get_string(json_object_object_get(json_object_array_get_idx(tools, 1), "type")),
+                 "function") == 0);
+    CHECK(strcmp(json_object_get_string(json_object_object_get(fn, "name")), "search_youtube_trends") == 0);
+    CHECK(strcmp(json_object_get_string(json_object_object_get(json_object_object_get(fn, "parameters"), "type")),
+                 "object") == 0);
+    json_object_put(tools);
+}
+
 int main(void)
 {
     test_tools();
+    test_openai_tools();
     test_calls();
     return unit_done("test_agent");
 }

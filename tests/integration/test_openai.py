@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""Integration suite for text_provider = openai: campaigns through nginx
+against an OpenAI-compatible chat-completions emulator
+(tests/emulators/openaiemu.py), with the built-in vision and no videos."""
+
+import json
+import os
+import sys
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import VAR, config_value, expect, post, request, run, sql, test  # noqa: E402
+
+ALICE = os.environ["ADS_KEY_ALICE"]
+EMU = os.environ["ADS_OPENAI_URL"]
+PHOTO = os.path.join(os.environ["ADS_ROOT"], "data", "sample-product.png")
+BRIEF = {
+    "product_info": {"name": "Aurora Desk Lamp", "category": "Home Office",
+                     "description": "A dimmable LED desk lamp with a wireless charging base."},
+    "target_markets": {"markets": ["Germany", "Japan"]},
+    "campaign_objectives": {"target_audience": "remote workers", "campaign_duration": "4 weeks",
+                            "primary_goal": "drive online sales", "budget": "$5,000"},
+}
+
+
+def emu(path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(EMU + path, data=data, method="GET" if data is None else "POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def behave(**kw):
+    emu("/_emu/reset", {})
+    if kw:
+        emu("/_emu/behave", kw)
+
+
+def campaign():
+    up = post("/api/upload/presigned-url", {"file_name": "lamp.png", "file_type": "image/png"}, key=ALICE).json()
+    r = request("PUT", None, url=up["upload_url"], body=open(PHOTO, "rb").read(), headers={"Content-Type": "image/png"})
+    expect(r.status == 200, r.body)
+    r = post("/api/campaign/tier-1", dict(BRIEF, upload_id=up["upload_id"]), key=ALICE, timeout=60)
+    expect(r.status == 200, r.body[:400])
+    return r.json(), r.body.decode()
+
+
+def stored(product_id, column="campaign"):
+    return json.loads(sql("SELECT %s FROM products WHERE product_id = '%s'" % (column, product_id)))
+
+
+@test
+def tier1_runs_with_a_local_model_and_its_tools():
+    behave()
+    j, _ = campaign()
+    expect(j["generation_method"] == "bedrock_agent_with_tools", (j["generation_method"], j["warnings"]))
+    caption = j["campaign"]["content_ideas"][0]["caption"]
+    label = j["campaign"]["product"]["image"]["labels"][0]["name"]
+    expect(caption == "Local model says: seen %s; videos 0; markets 2" % label, caption)
+    s = emu("/_emu/stats")
+    expect(s["with_tools"] == 2 and s["tool_calls"] == 3 and s["rejected"] == 0, s)
+    u = stored(j["product_id"])["usage"]
+    expect(u["calls"][0]["stage"] == "agent" and u["calls"][0]["model"] == config_value("openai_model"), u)
+    expect(stored(j["product_id"], "cultural_data")["provider"] == "knowledge_base+openai")
+
+
+@test
+def a_model_without_tools_gets_tier2():
+    behave(notools=True)
+    j, _ = campaign()
+    expect(j["generation_method"] == "fail_safe_orchestration_with_synthesis", j["warnings"])
+    expect(j["campaign"]["content_ideas"][0]["caption"] == "Local model synthesis")
+    expect(any("tier 1" in w and "does not support tools" in w for w in j["warnings"]), j["warnings"])
+    cultural = stored(j["product_id"], "cultural_data")
+    expect([m["market"] for m in cultural["model_insights"]["markets"]] == ["Germany", "Japan"], cultural)
+
+
+@test
+def a_reply_cut_off_at_max_tokens_is_a_truncation():
+    behave(notools=True, length=True)
+    j, _ = campaign()
+    expect(j["generation_method"] == "fallback_campaign", j["generation_method"])
+    expect(any("synthesis failed" in w and "truncated" in w for w in j["warnings"]), j["warnings"])
+
+
+@test
+def the_model_server_down_gives_the_builtin_plan():
+    behave(fail=100)
+    j, body = campaign()
+    expect(j["generation_method"] == "fallback_campaign", j["generation_method"])
+    expect(any("synthesis failed" in w and "503" in w for w in j["warnings"]), j["warnings"])
+    expect(config_value("openai_api_key") not in body)
+
+
+@test
+def the_openai_key_is_never_logged():
+    secret = config_value("openai_api_key")
+    expect(secret and len(secret) >= 20)
+    for name in os.listdir(os.path.join(VAR, "log")):
+        text = open(os.path.join(VAR, "log", name), errors="replace").read()
+        expect(secret not in text, "the key is in %s" % name)
+
+
+if __name__ == "__main__":
+    passed, failed = run(sys.argv[1:] or None)
+    sys.exit(1 if failed else 0)
