@@ -299,6 +299,7 @@ void route_campaign(struct call *c)
     size_t image_len = 0;
     json_object *o, *stored;
     double started = ads_now_ms();
+    size_t i;
     int rc;
 
     memset(&b, 0, sizeof b);
@@ -371,6 +372,9 @@ void route_campaign(struct call *c)
     }
     log_info("campaign %s product %s user %s method %s request %s", corr, pid, c->user,
              res.generation_method, c->req->request_id ? c->req->request_id : "-");
+    for (i = 0; i < json_object_array_length(res.warnings); i++)
+        log_warn("campaign %s request %s: %s", corr, c->req->request_id ? c->req->request_id : "-",
+                 json_object_get_string(json_object_array_get_idx(res.warnings, i)));
     o = json_object_new_object();
     json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, "correlation_id", json_object_new_string(corr));

@@ -25,6 +25,8 @@ Test control (unsigned, under /_emu/):
                     sections only), truncated (cut off, stopReason
                     max_tokens), garbage (no JSON at all)
       text_fail     the next N Nova Pro calls answer 503
+      text_throttle the next N Nova Pro synthesis calls answer 429
+                    ThrottlingException
       text_delay_ms every Nova Pro call waits this long
       cultural_fail the next N cultural-insight calls (InvokeModel with a
                     "CULTURAL INSIGHT REQUEST" prompt) answer 503
@@ -71,7 +73,7 @@ def reset():
                       "images_by_prompt": {}, "text_mode": "json", "text_fail": 0, "text_delay_ms": 0,
                       "text_calls": 0, "last_max_tokens": None,
                       "converse_mode": "agent", "converse_calls": 0, "tool_turns": [],
-                      "cultural_fail": 0, "cultural_calls": 0})
+                      "cultural_fail": 0, "cultural_calls": 0, "text_throttle": 0})
 
 
 def png_of(w, h):
@@ -246,6 +248,8 @@ def text_invoke(body):
         time.sleep(delay / 1000.0)
     if take("text_fail"):
         return error(503, "ServiceUnavailableException", "Service unavailable, try again.")
+    if take("text_throttle"):
+        return error(429, "ThrottlingException", "Too many requests, please wait before trying again.")
     try:
         name = json.loads(prompt.split("BRIEF AND RESEARCH:\n", 1)[1])["product"]["name"]
     except (ValueError, KeyError, IndexError, TypeError):

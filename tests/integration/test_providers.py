@@ -286,6 +286,22 @@ def nova_pro_down_falls_back_after_retries():
 
 
 @test
+def nova_pro_throttling_is_retried():
+    nova(text_throttle=1)
+    j, _ = campaign()
+    expect(j["generation_method"] == "fail_safe_orchestration_with_synthesis", j["warnings"])
+    expect(emu("/_emu/stats", None, BEDROCK)["text_calls"] == 2)
+
+
+@test
+def no_aws_secret_in_any_log():
+    secret = config_value("aws_secret_access_key")
+    for name in os.listdir(os.path.join(VAR, "log")):
+        text = open(os.path.join(VAR, "log", name), errors="replace").read()
+        expect(secret not in text, "the AWS secret is in %s" % name)
+
+
+@test
 def image_labels_and_video_trends_run_side_by_side():
     rk(delay_ms=400)
     behave(delay_ms=200)           # two YouTube calls: 400 ms in all
