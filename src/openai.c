@@ -1,13 +1,12 @@
 #include "openai.h"
 #include "buf.h"
+#include "http.h"
 #include "util.h"
 
 #include <curl/curl.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define RETRIES 2
 #define MAX_REPLY (8u * 1024 * 1024)
@@ -40,24 +39,6 @@ json_object *openai_tools(void)
     return out;
 }
 
-struct reply {
-    struct buf body;
-    int too_large;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    struct reply *r = arg;
-    size_t len = size * n;
-
-    if (r->body.len + len > MAX_REPLY) {
-        r->too_large = 1;
-        return 0;
-    }
-    buf_add(&r->body, p, len);
-    return r->body.oom ? 0 : len;
-}
-
 /* The server's own error text, {"error": {"message"}} or {"error": "..."}. */
 static void server_error(long status, const struct buf *body, char *err)
 {
@@ -79,73 +60,41 @@ static void server_error(long status, const struct buf *body, char *err)
 static json_object *post(const struct config *cfg, const char *body, double deadline, struct novapro_usage *u,
                          char *err)
 {
-    struct curl_slist *h = NULL;
-    struct reply r;
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    struct http_reply r;
     json_object *o = NULL, *usage, *n;
     struct buf url, auth;
     CURL *c = curl_easy_init();
-    int attempt;
+    int rc = HTTP_FAILED;
 
-    buf_init(&r.body);
     buf_init(&url);
     buf_init(&auth);
     buf_printf(&url, "%s/chat/completions", cfg->openai_base_url);
-    h = curl_slist_append(h, "Content-Type: application/json");
     if (cfg->openai_api_key[0] != '\0') {
         buf_printf(&auth, "Authorization: Bearer %s", cfg->openai_api_key);
         h = curl_slist_append(h, auth.data);
     }
-    for (attempt = 0; c != NULL && !url.oom && attempt <= RETRIES; attempt++) {
-        long status = 0, left = (long)(deadline - ads_now_ms());
-        CURLcode cc;
-
-        if (left <= 0) {
-            ads_errf(err, "chat completions: out of time");
-            break;
-        }
-        buf_reset(&r.body);
-        r.too_large = 0;
-        curl_easy_setopt(c, CURLOPT_URL, url.data);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, cfg->ai_connect_timeout_ms < left ? cfg->ai_connect_timeout_ms : left);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, left);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        cc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (cc == CURLE_OK && status == 200) {
-            o = json_tokener_parse(r.body.data ? r.body.data : "");
-            if (o == NULL)
-                ads_errf(err, "chat completions: the reply is not JSON");
-            break;
-        }
-        if (cc != CURLE_OK)
-            ads_errf(err, "chat completions: %s", r.too_large ? "reply too large" : curl_easy_strerror(cc));
-        else
-            server_error(status, &r.body, err);
-        if (cc == CURLE_OK && status != 429 && status < 500)
-            break;
-        if (attempt < RETRIES) {
-            unsigned int rnd = 0;
-            RAND_bytes((unsigned char *)&rnd, sizeof rnd);
-            usleep((useconds_t)(rnd % (200u << attempt)) * 1000);
-        }
-    }
+    memset(&r, 0, sizeof r);
+    if (c == NULL || url.oom || auth.oom)
+        ads_errf(err, "out of memory");
+    else
+        rc = http_request(c, url.data, h, body, MAX_REPLY, deadline, cfg->ai_connect_timeout_ms, RETRIES,
+                          "chat completions", &r, err);
+    if (rc == HTTP_OK && (o = json_tokener_parse(r.body.data ? r.body.data : "")) == NULL)
+        ads_errf(err, "chat completions: the reply is not JSON");
+    else if (rc == HTTP_STATUS)
+        server_error(r.status, &r.body, err);
     if (o != NULL && json_object_object_get_ex(o, "usage", &usage)) {
         if (json_object_object_get_ex(usage, "prompt_tokens", &n))
             u->input_tokens += json_object_get_int64(n);
         if (json_object_object_get_ex(usage, "completion_tokens", &n))
             u->output_tokens += json_object_get_int64(n);
     }
+    http_reply_free(&r);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     buf_free(&url);
     buf_free(&auth);
-    buf_free(&r.body);
     return o;
 }
 

@@ -1,14 +1,13 @@
 #include "youtube.h"
 #include "buf.h"
+#include "http.h"
 #include "util.h"
 
 #include <curl/curl.h>
 #include <math.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_REPLY (2u * 1024 * 1024)
 #define MAX_RESULTS 10
@@ -25,24 +24,6 @@ int youtube_relevance(int rank, int n, long long views)
         reach = 1.0;
     score = 60.0 * (double)(n - rank) / (double)n + 40.0 * reach;
     return (int)lround(score);
-}
-
-struct reply {
-    struct buf body;
-    int too_large;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    struct reply *r = arg;
-    size_t len = size * n;
-
-    if (r->body.len + len > MAX_REPLY) {
-        r->too_large = 1;
-        return 0;
-    }
-    buf_add(&r->body, p, len);
-    return r->body.oom ? 0 : len;
 }
 
 /* Removes every occurrence of secret from msg. */
@@ -78,52 +59,24 @@ static void api_error(const char *what, long status, const struct buf *body, cha
 static json_object *get_json(CURL *c, const char *url, const char *what, double deadline,
                              long connect_ms, char *warning)
 {
-    struct reply r;
+    struct http_reply r;
     json_object *o = NULL;
-    int attempt;
+    char label[32];
+    int rc;
 
-    buf_init(&r.body);
-    for (attempt = 0; attempt <= RETRIES; attempt++) {
-        long status = 0, left = (long)(deadline - ads_now_ms());
-        CURLcode cc;
-
-        if (left <= 0) {
-            ads_errf(warning, "YouTube %s: out of time", what);
-            break;
+    snprintf(label, sizeof label, "YouTube %s", what);
+    rc = http_request(c, url, NULL, NULL, MAX_REPLY, deadline, connect_ms, RETRIES, label, &r, warning);
+    if (rc == HTTP_OK) {
+        o = json_tokener_parse(r.body.data ? r.body.data : "");
+        if (o == NULL || !json_object_is_type(o, json_type_object)) {
+            json_object_put(o);
+            o = NULL;
+            ads_errf(warning, "YouTube %s: the reply is not a JSON object", what);
         }
-        buf_reset(&r.body);
-        r.too_large = 0;
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms < left ? connect_ms : left);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, left);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        cc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (cc == CURLE_OK && status == 200) {
-            o = json_tokener_parse(r.body.data ? r.body.data : "");
-            if (o == NULL || !json_object_is_type(o, json_type_object)) {
-                json_object_put(o);
-                o = NULL;
-                ads_errf(warning, "YouTube %s: the reply is not a JSON object", what);
-            }
-            break;
-        }
-        if (cc != CURLE_OK)
-            ads_errf(warning, "YouTube %s: %s", what, r.too_large ? "reply too large" : curl_easy_strerror(cc));
-        else
-            api_error(what, status, &r.body, warning);
-        if (cc == CURLE_OK && status != 429 && status < 500)
-            break;                    /* 4xx: a bad key or quota; asking again will not help */
-        if (attempt < RETRIES) {
-            unsigned int rnd = 0;
-            RAND_bytes((unsigned char *)&rnd, sizeof rnd);
-            usleep((useconds_t)(rnd % (200u << attempt)) * 1000);
-        }
+    } else if (rc == HTTP_STATUS) {
+        api_error(what, r.status, &r.body, warning);
     }
-    buf_free(&r.body);
+    http_reply_free(&r);
     return o;
 }
 

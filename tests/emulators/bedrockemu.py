@@ -47,26 +47,20 @@ import argparse
 import base64
 import json
 import struct
-import threading
 import time
 import urllib.parse
 import uuid
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import awssig
+import emubase
 
 ARGS = None
-LOCK = threading.Lock()
 SIZES = {(1024, 1024), (1280, 720), (720, 1280), (1152, 864), (864, 1152)}
 PNG_CACHE = {}
-STATE = {}
 
 
-def reset():
-    with LOCK:
-        STATE.clear()
-        STATE.update({"delay_ms": 0, "fail": 0, "fail_status": 503, "throttle": 0, "malformed": 0,
+CTL = emubase.Control({"delay_ms": 0, "fail": 0, "fail_status": 503, "throttle": 0, "malformed": 0,
                       "refuse_word": None, "fail_word": None, "hang": 0, "hang_ms": 0,
                       "requests": 0, "signed_ok": 0, "rejected": 0, "images": 0, "throttled": 0,
                       "failed": 0, "refused": 0, "in_flight": 0, "max_in_flight": 0, "calls": {},
@@ -74,6 +68,7 @@ def reset():
                       "text_calls": 0, "last_max_tokens": None,
                       "converse_mode": "agent", "converse_calls": 0, "tool_turns": [],
                       "cultural_fail": 0, "cultural_calls": 0, "text_throttle": 0})
+STATE, LOCK, take, bump = CTL.state, CTL.lock, CTL.take, CTL.bump
 
 
 def png_of(w, h):
@@ -114,20 +109,6 @@ def check_canvas(req):
     if not isinstance(cfg, (int, float)) or not 1.1 <= cfg <= 10:
         return None, error(400, "ValidationException", "cfgScale must be 1.1-10")
     return (w, h, text), None
-
-
-def take(name):
-    """Consumes one of the next-N behaviours; True when it applies."""
-    with LOCK:
-        if STATE[name] > 0:
-            STATE[name] -= 1
-            return True
-    return False
-
-
-def bump(name, n=1):
-    with LOCK:
-        STATE[name] += n
 
 
 def invoke(raw_path, headers, body):
@@ -339,44 +320,21 @@ def converse(body):
     return 200, {"Content-Type": "application/json"}, json.dumps(reply).encode()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: without TCP_NODELAY the body
-    # waits for the client's delayed ACK (40 ms) on a kept-alive connection.
-    disable_nagle_algorithm = True
-
-    def log_message(self, fmt, *args):
-        pass
+class Handler(emubase.Handler):
+    control = CTL
 
     def _send(self, status, headers, body):
-        self.send_response(status)
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        headers = dict(headers, **{"x-amzn-RequestId": str(uuid.uuid4())})
+        self.send(status, body, headers, content_type=headers.pop("Content-Type", "application/json"))
 
     def do_GET(self):
-        if self.path == "/_emu/stats":
-            with LOCK:
-                out = json.dumps({k: v for k, v in STATE.items()}).encode()
-            return self._send(200, {"Content-Type": "application/json"}, out)
-        return self._send(*error(404, "UnknownOperationException", "unknown operation"))
+        if not self.controlled():
+            self._send(*error(404, "UnknownOperationException", "unknown operation"))
 
     def do_POST(self):
-        body = self._body()
-        if self.path == "/_emu/reset":
-            reset()
-            return self._send(200, {"Content-Type": "application/json"}, b"{}")
-        if self.path == "/_emu/behave":
-            with LOCK:
-                STATE.update(json.loads(body or b"{}"))
-            return self._send(200, {"Content-Type": "application/json"}, b"{}")
+        body = self.body()
+        if self.controlled(body):
+            return
         headers = {k.lower(): v for k, v in self.headers.items()}
         with LOCK:
             STATE["requests"] += 1
@@ -399,13 +357,9 @@ def main():
     p.add_argument("--model", default="amazon.nova-canvas-v1:0")
     p.add_argument("--text-model", default="amazon.nova-pro-v1:0")
     ARGS = p.parse_args()
-    reset()
     for w, h in SIZES:
         png_of(w, h)
-    ThreadingHTTPServer.daemon_threads = True
-    ThreadingHTTPServer.request_queue_size = 256
-    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
-    srv.serve_forever()
+    emubase.serve(ARGS.port, Handler)
 
 
 if __name__ == "__main__":

@@ -22,23 +22,18 @@ Usage: openaiemu.py --port P --key KEY --model MODEL"""
 
 import argparse
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import emubase
 from bedrockemu import campaign_for
 
 ARGS = None
-LOCK = threading.Lock()
-STATE = {}
 TOOLS = ("analyze_product_image", "search_youtube_trends", "get_cultural_insights")
 
 
-def reset():
-    with LOCK:
-        STATE.clear()
-        STATE.update({"delay_ms": 0, "fail": 0, "notools": False, "length": False, "calls": 0, "tool_calls": 0, "rejected": 0,
-                      "with_tools": 0, "plain": 0})
+CTL = emubase.Control({"delay_ms": 0, "fail": 0, "notools": False, "length": False, "calls": 0, "tool_calls": 0,
+                       "rejected": 0, "with_tools": 0, "plain": 0})
+STATE, LOCK = CTL.state, CTL.lock
 
 
 def err(status, message):
@@ -109,37 +104,20 @@ def complete(req):
     return answer(text, "stop", size)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, fmt, *args):
-        pass
+class Handler(emubase.Handler):
+    control = CTL
 
     def _send(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send(status, body)
 
     def do_GET(self):
-        if self.path == "/_emu/stats":
-            with LOCK:
-                return self._send(200, dict(STATE))
-        return self._send(*err(404, "not found"))
+        if not self.controlled():
+            self._send(*err(404, "not found"))
 
     def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
-        if self.path == "/_emu/reset":
-            reset()
-            return self._send(200, {})
-        if self.path == "/_emu/behave":
-            with LOCK:
-                STATE.update(json.loads(body or b"{}"))
-            return self._send(200, {})
+        body = self.body()
+        if self.controlled(body):
+            return
         if self.path != "/v1/chat/completions":
             return self._send(*err(404, "not found"))
         with LOCK:
@@ -172,9 +150,7 @@ def main():
     p.add_argument("--key", required=True)
     p.add_argument("--model", required=True)
     ARGS = p.parse_args()
-    reset()
-    ThreadingHTTPServer.daemon_threads = True
-    ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler).serve_forever()
+    emubase.serve(ARGS.port, Handler)
 
 
 if __name__ == "__main__":

@@ -23,40 +23,26 @@ import argparse
 import base64
 import hashlib
 import json
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import awssig
+import emubase
 
 ARGS = None
-LOCK = threading.Lock()
-STATE = {}
 NAMES = [("Lamp", "Furniture and Furnishings", ["Furniture"]), ("Desk", "Furniture and Furnishings", ["Furniture", "Table"]),
          ("Electronics", "Technology and Computing", []), ("Indoors", "Home and Indoors", []),
          ("Light", "Lighting", []), ("Interior Design", "Home and Indoors", ["Indoors"])]
 
 
-def reset():
-    with LOCK:
-        STATE.clear()
-        STATE.update({"delay_ms": 0, "fail": 0, "throttle": 0, "malformed": 0, "calls": 0, "signed_ok": 0,
-                      "rejected": 0, "image": None, "bytes_len": 0, "bytes_format": None, "max_labels": None,
-                      "min_confidence": None, "s3_object": None,
-                      "first_start": None, "last_end": None})
+CTL = emubase.Control({"delay_ms": 0, "fail": 0, "throttle": 0, "malformed": 0, "calls": 0, "signed_ok": 0,
+                       "rejected": 0, "image": None, "bytes_len": 0, "bytes_format": None, "max_labels": None,
+                       "min_confidence": None, "s3_object": None, "first_start": None, "last_end": None})
+STATE, LOCK, take = CTL.state, CTL.lock, CTL.take
 
 
 def error(status, kind, message):
     return status, {"x-amzn-ErrorType": kind}, {"__type": kind, "Message": message}
-
-
-def take(name):
-    with LOCK:
-        if STATE[name] > 0:
-            STATE[name] -= 1
-            return True
-    return False
 
 
 def labels_for(seed, max_labels, min_conf):
@@ -124,47 +110,28 @@ def detect(headers, body):
     return 200, {}, {"Labels": labels_for(seed, int(max_labels), float(min_conf)), "LabelModelVersion": "3.0"}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, fmt, *args):
-        pass
+class Handler(emubase.Handler):
+    control = CTL
 
     def _send(self, status, headers, body):
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send(status, body, dict(headers, **{"x-amzn-RequestId": str(uuid.uuid4())}),
+                  content_type="application/x-amz-json-1.1")
 
     def do_GET(self):
-        if self.path == "/_emu/stats":
-            with LOCK:
-                return self._send(200, {}, dict(STATE))
-        return self._send(*error(404, "UnknownOperationException", "not found"))
+        if not self.controlled():
+            self._send(*error(404, "UnknownOperationException", "not found"))
 
     def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
-        if self.path == "/_emu/reset":
-            reset()
-            return self._send(200, {}, {})
-        if self.path == "/_emu/behave":
-            with LOCK:
-                STATE.update(json.loads(body or b"{}"))
-            return self._send(200, {}, {})
+        body = self.body()
+        if self.controlled(body):
+            return
         headers = {k.lower(): v for k, v in self.headers.items()}
         started = time.time()
         answer = detect(headers, body)
         with LOCK:
             STATE["first_start"] = STATE["first_start"] or started
             STATE["last_end"] = time.time()
-        return self._send(*answer)
+        self._send(*answer)
 
 
 def main():
@@ -175,9 +142,7 @@ def main():
     p.add_argument("--secret-key", required=True)
     p.add_argument("--region", default="us-east-1")
     ARGS = p.parse_args()
-    reset()
-    ThreadingHTTPServer.daemon_threads = True
-    ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler).serve_forever()
+    emubase.serve(ARGS.port, Handler)
 
 
 if __name__ == "__main__":

@@ -20,22 +20,18 @@ Usage: youtubeemu.py --port P --key KEY"""
 import argparse
 import hashlib
 import json
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import emubase
 
 ARGS = None
-LOCK = threading.Lock()
-STATE = {}
 
 
-def reset():
-    with LOCK:
-        STATE.clear()
-        STATE.update({"delay_ms": 0, "fail": 0, "fail_status": 503, "quota": False, "malformed": 0,
-                      "hidden_likes": False, "search": 0, "videos": 0, "rejected": 0, "last_ids": [],
-                      "first_start": None, "last_end": None})
+CTL = emubase.Control({"delay_ms": 0, "fail": 0, "fail_status": 503, "quota": False, "malformed": 0,
+                       "hidden_likes": False, "search": 0, "videos": 0, "rejected": 0, "last_ids": [],
+                       "first_start": None, "last_end": None})
+STATE, LOCK = CTL.state, CTL.lock
 
 
 def google_error(status, reason, message):
@@ -80,41 +76,23 @@ def videos(q):
     return 200, json.dumps({"kind": "youtube#videoListResponse", "items": items})
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, fmt, *args):
-        pass
+class Handler(emubase.Handler):
+    control = CTL
 
     def _send(self, status, body):
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send(status, body, content_type="application/json; charset=UTF-8")
 
     def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b"{}"
-        if self.path == "/_emu/reset":
-            reset()
-        elif self.path == "/_emu/behave":
-            with LOCK:
-                STATE.update(json.loads(body or b"{}"))
-        else:
-            return self._send(*google_error(404, "notFound", "not found"))
-        return self._send(200, "{}")
+        if not self.controlled(self.body()):
+            self._send(*google_error(404, "notFound", "not found"))
 
     def do_GET(self):
+        if self.controlled():
+            return
         parts = urllib.parse.urlsplit(self.path)
-        if parts.path == "/_emu/stats":
-            with LOCK:
-                return self._send(200, json.dumps(STATE))
         started = time.time()
         try:
-            return self._api(parts, started)
+            self._api(parts, started)
         finally:
             with LOCK:
                 STATE["first_start"] = STATE["first_start"] or started
@@ -155,9 +133,7 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--key", required=True)
     ARGS = p.parse_args()
-    reset()
-    ThreadingHTTPServer.daemon_threads = True
-    ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler).serve_forever()
+    emubase.serve(ARGS.port, Handler)
 
 
 if __name__ == "__main__":

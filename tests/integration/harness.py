@@ -12,6 +12,7 @@ import sys
 import time
 import traceback
 import urllib.parse
+import urllib.request
 
 BASE = os.environ["ADS_URL"]
 VAR = os.environ["ADS_VAR"]
@@ -164,3 +165,49 @@ def run(only=None):
             traceback.print_exc(limit=3, file=sys.stdout)
     print("integration: %d passed, %d failed" % (passed, failed))
     return passed, failed
+
+
+class Emulator:
+    """The /_emu/ control endpoints every emulator under tests/emulators has."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def call(self, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method="GET" if data is None else "POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def behave(self, **kw):
+        """Back to answering normally, then the behaviour asked for."""
+        self.call("/_emu/reset", {})
+        if kw:
+            self.call("/_emu/behave", kw)
+
+    def stats(self):
+        return self.call("/_emu/stats")
+
+
+def campaign_from_photo(key, brief, photo, timeout=60):
+    """Uploads the photo bytes through a presigned URL, then asks for a
+    campaign; returns (answer, answer text). Expects both to succeed."""
+    r = post("/api/upload/presigned-url", {"file_name": "lamp.png", "file_type": "image/png"}, key=key)
+    expect(r.status == 200, r.body)
+    up = r.json()
+    r = request("PUT", None, url=up["upload_url"], body=photo, headers={"Content-Type": "image/png"}, timeout=60)
+    expect(r.status == 200, r.body)
+    r = post("/api/campaign/tier-1", dict(brief, upload_id=up["upload_id"]), key=key, timeout=timeout)
+    expect(r.status == 200, r.body[:400])
+    return r.json(), r.body.decode()
+
+
+def pg_ctl(action):
+    """Stops or starts the stack's PostgreSQL."""
+    pgbin = os.environ["ADS_PGBIN"]
+    args = [os.path.join(pgbin, "pg_ctl"), "-D", os.path.join(VAR, "pg"), "-w", "-m", "fast"]
+    if action == "start":
+        args = [os.path.join(pgbin, "pg_ctl"), "-D", os.path.join(VAR, "pg"), "-w", "-l",
+                os.path.join(VAR, "log", "postgres.log"), "-o",
+                "-c listen_addresses='' -c unix_socket_directories='%s' -c fsync=off" % os.path.join(VAR, "run")]
+    subprocess.run(RUNAS + args + [action], check=True, capture_output=True)

@@ -19,7 +19,7 @@ import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BASE, PREFIX, VAR, RUNAS, config_value, ctl, expect, expect_error, get, new_source,  # noqa: E402
+from harness import (BASE, PREFIX, VAR, RUNAS, pg_ctl, config_value, ctl, expect, expect_error, get, new_source,  # noqa: E402
                      post, request, run, sql, test, test_if, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
@@ -602,24 +602,15 @@ def sighup_reloads_without_dropping_requests():
     expect(ok >= 28, "requests failed during reload: %d/30 ok" % ok)
 
 
-def _pg(action):
-    args = [os.path.join(PGBIN, "pg_ctl"), "-D", os.path.join(VAR, "pg"), "-w", "-m", "fast"]
-    if action == "start":
-        args = [os.path.join(PGBIN, "pg_ctl"), "-D", os.path.join(VAR, "pg"), "-w", "-l",
-                os.path.join(VAR, "log", "postgres.log"), "-o",
-                "-c listen_addresses='' -c unix_socket_directories='%s' -c fsync=off" % os.path.join(VAR, "run")]
-    subprocess.run(RUNAS + args + [action], check=True, capture_output=True)
-
-
 @test
 def database_down_gives_503_and_service_recovers():
-    _pg("stop")
+    pg_ctl("stop")
     try:
         r = get("/api/health")
         expect(r.status == 503 and r.json()["database"] == "unavailable", r.body)
         expect_error(post("/api/assets", {"prompt": "while the database is down"}, key=ALICE), 503, "unavailable")
     finally:
-        _pg("start")
+        pg_ctl("start")
     expect(wait_until(lambda: get("/api/health").status == 200, 10), "health did not recover")
     rid = "after-restart-" + uuid.uuid4().hex[:8]
     r = post("/api/assets", {"prompt": "queued after the database came back", "request_id": rid}, key=ALICE)

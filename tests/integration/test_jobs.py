@@ -10,42 +10,27 @@ poll_interval = 30 s: a job picked up in well under the sweep interval was
 woken by NOTIFY, a retry that runs on time was scheduled by run_after."""
 
 import glob
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (PREFIX, RUNAS, VAR, ctl, expect, get, new_source, post, request, run, sql,  # noqa: E402
-                     test, wait_until)
+from harness import (PREFIX, RUNAS, VAR, Emulator, ctl, expect, get, new_source, pg_ctl, post,  # noqa: E402
+                     request, run, sql, test, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 EMU = os.environ["ADS_BEDROCK_URL"]
-PGBIN = os.environ["ADS_PGBIN"]
 GENERATORS = []
 
 
 # ---------------------------------------------------------------- helpers
 
-def emu(path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(EMU + path, data=data, method="GET" if data is None else "POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
-def behave(**kw):
-    emu("/_emu/reset", {})
-    if kw:
-        emu("/_emu/behave", kw)
-
-
-def stats():
-    return emu("/_emu/stats")
+BEDROCK = Emulator(EMU)
+behave = BEDROCK.behave
+stats = BEDROCK.stats
 
 
 def start_generator(**env):
@@ -111,15 +96,6 @@ def stored_files(rid):
 def png_size(data):
     expect(data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG")
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-
-
-def pg(action):
-    args = [os.path.join(PGBIN, "pg_ctl"), "-D", os.path.join(VAR, "pg"), "-w", "-m", "fast"]
-    if action == "start":
-        args = [os.path.join(PGBIN, "pg_ctl"), "-D", os.path.join(VAR, "pg"), "-w", "-l",
-                os.path.join(VAR, "log", "postgres.log"), "-o",
-                "-c listen_addresses='' -c unix_socket_directories='%s' -c fsync=off" % os.path.join(VAR, "run")]
-    subprocess.run(RUNAS + args + [action], check=True, capture_output=True)
 
 
 # ---------------------------------------------------------------- tests
@@ -311,9 +287,9 @@ def postgres_restart_mid_run_and_the_generator_carries_on():
     behave(delay_ms=300)
     rids = [enqueue("Image queued before the database restart %d" % i) for i in range(10)]
     expect(wait_until(lambda: stats()["in_flight"] > 0, 5), "no call in flight")
-    pg("stop")
+    pg_ctl("stop")
     time.sleep(1.0)
-    pg("start")
+    pg_ctl("start")
     rids.append(enqueue("Image queued after the database restart"))
     for rid in rids:
         expect(wait_status(rid, "completed", 40), row(rid, "status, attempts, error"))

@@ -6,10 +6,9 @@ against an OpenAI-compatible chat-completions emulator
 import json
 import os
 import sys
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import VAR, config_value, expect, post, request, run, sql, test  # noqa: E402
+from harness import VAR, Emulator, campaign_from_photo, config_value, expect, run, sql, test  # noqa: E402
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 EMU = os.environ["ADS_OPENAI_URL"]
@@ -23,26 +22,12 @@ BRIEF = {
 }
 
 
-def emu(path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(EMU + path, data=data, method="GET" if data is None else "POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
-def behave(**kw):
-    emu("/_emu/reset", {})
-    if kw:
-        emu("/_emu/behave", kw)
+SERVER = Emulator(EMU)
+behave = SERVER.behave
 
 
 def campaign():
-    up = post("/api/upload/presigned-url", {"file_name": "lamp.png", "file_type": "image/png"}, key=ALICE).json()
-    r = request("PUT", None, url=up["upload_url"], body=open(PHOTO, "rb").read(), headers={"Content-Type": "image/png"})
-    expect(r.status == 200, r.body)
-    r = post("/api/campaign/tier-1", dict(BRIEF, upload_id=up["upload_id"]), key=ALICE, timeout=60)
-    expect(r.status == 200, r.body[:400])
-    return r.json(), r.body.decode()
+    return campaign_from_photo(ALICE, BRIEF, open(PHOTO, "rb").read())
 
 
 def stored(product_id, column="campaign"):
@@ -57,7 +42,7 @@ def tier1_runs_with_a_local_model_and_its_tools():
     caption = j["campaign"]["content_ideas"][0]["caption"]
     label = j["campaign"]["product"]["image"]["labels"][0]["name"]
     expect(caption == "Local model says: seen %s; videos 0; markets 2" % label, caption)
-    s = emu("/_emu/stats")
+    s = SERVER.stats()
     expect(s["with_tools"] == 2 and s["tool_calls"] == 3 and s["rejected"] == 0, s)
     u = stored(j["product_id"])["usage"]
     expect(u["calls"][0]["stage"] == "agent" and u["calls"][0]["model"] == config_value("openai_model"), u)

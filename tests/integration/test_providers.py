@@ -12,16 +12,16 @@ import os
 import struct
 import sys
 import time
-import urllib.request
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import VAR, config_value, expect, post, request, run, sql, test  # noqa: E402
+from harness import (VAR, Emulator, campaign_from_photo, config_value, expect, post, request,  # noqa: E402
+                     run, sql, test)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
-EMU = os.environ["ADS_YOUTUBE_URL"]
-REKOGNITION = os.environ["ADS_REKOGNITION_URL"]
-BEDROCK = os.environ["ADS_BEDROCK_URL"]
+EMU_URL = os.environ["ADS_YOUTUBE_URL"]
+REKOGNITION_URL = os.environ["ADS_REKOGNITION_URL"]
+BEDROCK_URL = os.environ["ADS_BEDROCK_URL"]
 PHOTO = os.path.join(os.environ["ADS_ROOT"], "data", "sample-product.png")
 BRIEF = {
     "product_info": {"name": "Aurora Desk Lamp", "category": "Home Office",
@@ -32,38 +32,22 @@ BRIEF = {
 }
 
 
-def emu(path, body=None, base=EMU):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(base + path, data=data, method="GET" if data is None else "POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
-def behave(**kw):
-    emu("/_emu/reset", {})
-    if kw:
-        emu("/_emu/behave", kw)
-
-
-def rk(**kw):
-    emu("/_emu/reset", {}, REKOGNITION)
-    if kw:
-        emu("/_emu/behave", kw, REKOGNITION)
+YOUTUBE = Emulator(EMU_URL)
+REKOGNITION = Emulator(REKOGNITION_URL)
+BEDROCK = Emulator(BEDROCK_URL)
+behave = YOUTUBE.behave
+rk = REKOGNITION.behave
+rk_stats = REKOGNITION.stats
 
 
 def nova(**kw):
     """Tier 2 unless told otherwise: Converse (tier 1) is refused."""
     kw.setdefault("converse_mode", "off")
-    emu("/_emu/reset", {}, BEDROCK)
-    emu("/_emu/behave", kw, BEDROCK)
+    BEDROCK.behave(**kw)
 
 
 def stored_campaign(product_id):
     return json.loads(sql("SELECT campaign FROM products WHERE product_id = '%s'" % product_id))
-
-
-def rk_stats():
-    return emu("/_emu/stats", None, REKOGNITION)
 
 
 def noisy_png(w, h):
@@ -76,15 +60,7 @@ def noisy_png(w, h):
 
 
 def campaign(photo=None):
-    r = post("/api/upload/presigned-url", {"file_name": "lamp.png", "file_type": "image/png"}, key=ALICE)
-    expect(r.status == 200, r.body)
-    up = r.json()
-    data = photo if photo is not None else open(PHOTO, "rb").read()
-    r = request("PUT", None, url=up["upload_url"], body=data, headers={"Content-Type": "image/png"}, timeout=60)
-    expect(r.status == 200, r.body)
-    r = post("/api/campaign/tier-1", dict(BRIEF, upload_id=up["upload_id"]), key=ALICE, timeout=60)
-    expect(r.status == 200, r.body[:400])
-    return r.json(), r.body.decode()
+    return campaign_from_photo(ALICE, BRIEF, photo if photo is not None else open(PHOTO, "rb").read())
 
 
 def youtube_row(product_id):
@@ -97,7 +73,7 @@ def campaign_carries_related_videos_in_both_spellings():
     j, _ = campaign()
     videos = j["campaign"]["related_youtube_videos"]
     expect(len(videos) == 10, "%d videos" % len(videos))
-    s = emu("/_emu/stats")
+    s = YOUTUBE.stats()
     expect(s["search"] == 1 and s["videos"] == 1 and len(s["last_ids"]) == 10,
            "one search and one statistics call for all results: %s" % s)
     for rank, v in enumerate(videos):
@@ -122,7 +98,7 @@ def quota_exceeded_gives_a_warning_and_no_invented_videos():
     expect(any("quotaExceeded" in w for w in j["warnings"]), j["warnings"])
     expect(config_value("youtube_api_key") not in body, "the API key is in the answer")
     expect("quotaExceeded" in youtube_row(j["product_id"])["error"])
-    expect(emu("/_emu/stats")["search"] == 1, "a 403 was retried")
+    expect(YOUTUBE.stats()["search"] == 1, "a 403 was retried")
 
 
 @test
@@ -130,7 +106,7 @@ def server_errors_are_retried():
     behave(fail=2)
     j, _ = campaign()
     expect(len(j["campaign"]["related_youtube_videos"]) == 10, j["warnings"])
-    expect(emu("/_emu/stats")["search"] == 3)
+    expect(YOUTUBE.stats()["search"] == 3)
 
 
 @test
@@ -224,7 +200,7 @@ def nova_pro_writes_the_campaign_and_its_cost_is_recorded():
     expect(c["analytics"]["is_estimate"] is True and len(c["related_youtube_videos"]) == 10)
     expect(c["product"]["image"]["labels"])
     expect(not any("synthesis" in w for w in j["warnings"]), j["warnings"])
-    s = emu("/_emu/stats", None, BEDROCK)
+    s = BEDROCK.stats()
     expect(s["text_calls"] == 1 and s["last_max_tokens"] == 4096 and s["rejected"] == 0, s)
     row = stored_campaign(j["product_id"])
     u = row["usage"]
@@ -281,7 +257,7 @@ def nova_pro_down_falls_back_after_retries():
     j, body = campaign()
     expect(j["generation_method"] == "fallback_campaign")
     expect(any("synthesis failed" in w and "ServiceUnavailableException" in w for w in j["warnings"]), j["warnings"])
-    expect(emu("/_emu/stats", None, BEDROCK)["text_calls"] == 3)
+    expect(BEDROCK.stats()["text_calls"] == 3)
     expect(config_value("aws_secret_access_key") not in body)
 
 
@@ -290,7 +266,7 @@ def nova_pro_throttling_is_retried():
     nova(text_throttle=1)
     j, _ = campaign()
     expect(j["generation_method"] == "fail_safe_orchestration_with_synthesis", j["warnings"])
-    expect(emu("/_emu/stats", None, BEDROCK)["text_calls"] == 2)
+    expect(BEDROCK.stats()["text_calls"] == 2)
 
 
 @test
@@ -307,7 +283,7 @@ def image_labels_and_video_trends_run_side_by_side():
     behave(delay_ms=200)           # two YouTube calls: 400 ms in all
     nova()                         # tier 2
     j, _ = campaign()
-    r, y = rk_stats(), emu("/_emu/stats")
+    r, y = rk_stats(), YOUTUBE.stats()
     expect(r["first_start"] and y["first_start"], (r, y))
     # Each service was still busy when the other one started.
     expect(r["first_start"] < y["last_end"] and y["first_start"] < r["last_end"],
@@ -340,7 +316,7 @@ def cultural_insight_failing_keeps_the_knowledge_base_and_warns():
     nova(cultural_fail=5)
     j, _ = campaign()
     expect(any("cultural insight from the knowledge base only" in w for w in j["warnings"]), j["warnings"])
-    expect(emu("/_emu/stats", None, BEDROCK)["cultural_calls"] == 3)
+    expect(BEDROCK.stats()["cultural_calls"] == 3)
     cultural = json.loads(sql("SELECT cultural_data FROM products WHERE product_id = '%s'" % j["product_id"]))
     expect(cultural["provider"] == "knowledge_base" and cultural["markets"] and "error" in cultural, cultural)
     expect(j["generation_method"] == "fail_safe_orchestration_with_synthesis")
@@ -360,10 +336,10 @@ def tier1_agent_gathers_with_its_tools_and_writes_the_campaign():
     want = "Agent says: Aurora Desk Lamp; seen %s; trending %s; markets 2" % (
         first_label, c["related_youtube_videos"][0]["title"])
     expect(caption == want, (caption, want))
-    s = emu("/_emu/stats", None, BEDROCK)
+    s = BEDROCK.stats()
     expect(s["converse_calls"] == 2 and s["text_calls"] == 0, s)
     expect(s["tool_turns"] == [["analyze_product_image", "search_youtube_trends", "get_cultural_insights"]], s)
-    r, y = rk_stats(), emu("/_emu/stats")
+    r, y = rk_stats(), YOUTUBE.stats()
     expect(r["first_start"] < y["last_end"] and y["first_start"] < r["last_end"], "one turn's tools ran one after another")
     expect(r["calls"] == 1 and y["search"] == 1, "a stage ran twice: %s %s" % (r["calls"], y["search"]))
     u = stored_campaign(j["product_id"])["usage"]
@@ -383,7 +359,7 @@ def tier1_agent_may_ask_one_tool_per_turn():
     behave()
     j, _ = campaign()
     expect(j["generation_method"] == "bedrock_agent_with_tools", j["warnings"])
-    s = emu("/_emu/stats", None, BEDROCK)
+    s = BEDROCK.stats()
     expect(s["converse_calls"] == 4 and len(s["tool_turns"]) == 3, s)
     expect(j["campaign"]["content_ideas"][0]["caption"].endswith("markets 2"))
 
@@ -393,7 +369,7 @@ def tier1_agent_that_never_answers_falls_back_to_tier2():
     nova(converse_mode="loop")
     rk()
     j, _ = campaign()
-    s = emu("/_emu/stats", None, BEDROCK)
+    s = BEDROCK.stats()
     turns = int(config_value("agent_max_turns") or 6)
     expect(s["converse_calls"] == turns and s["text_calls"] == 1, s)
     expect(j["generation_method"] == "fail_safe_orchestration_with_synthesis", j["generation_method"])
