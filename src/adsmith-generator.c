@@ -44,7 +44,6 @@
 #include "store.h"
 #include "util.h"
 
-#define MAX_COMPLETE_BATCH 256
 #define BUILTIN_BATCH 4
 #define DB_BACKOFF_MIN_MS 250
 #define DB_BACKOFF_MAX_MS 30000
@@ -141,12 +140,19 @@ static int db_ready(struct gen *g, double now)
     return 1;
 }
 
+/* Ends a slot's model call, finished or not. */
+static void drop_call(struct gen *g, struct slot *s)
+{
+    if (s->call == NULL)
+        return;
+    curl_multi_remove_handle(g->multi, s->call->easy);
+    aws_call_free(s->call);
+    s->call = NULL;
+}
+
 static void slot_free(struct gen *g, struct slot *s)
 {
-    if (s->call != NULL) {
-        curl_multi_remove_handle(g->multi, s->call->easy);
-        aws_call_free(s->call);
-    }
+    drop_call(g, s);
     jobq_job_clear(&s->job);
     free(s->url);
     memset(s, 0, sizeof *s);
@@ -216,9 +222,7 @@ static void start_bedrock(struct gen *g, struct slot *s)
         aws_call_free(s->call);
         s->call = NULL;
         set_fail(g, s, "could not start the model call", 0);
-        return;
     }
-    s->state = SLOT_RUNNING;
 }
 
 static void on_throttle(struct gen *g, double now)
@@ -253,9 +257,7 @@ static void finish_call(struct gen *g, struct slot *s, CURLcode cc, double now)
 
     if (o == AWS_OK)
         o = canvas_reply(s->call->reply.data, s->call->reply.len, s->job.aspect_ratio, &png, &len, msg);
-    curl_multi_remove_handle(g->multi, s->call->easy);
-    aws_call_free(s->call);
-    s->call = NULL;
+    drop_call(g, s);
     switch (o) {
     case AWS_OK:
         on_success(g);
@@ -380,14 +382,14 @@ static int write_other(struct gen *g, struct slot *s)
 /* Writes the results waiting in DONE slots: completions in one statement. */
 static void flush(struct gen *g)
 {
-    struct jobq_done done[MAX_COMPLETE_BATCH];
-    struct slot *which[MAX_COMPLETE_BATCH];
-    int held[MAX_COMPLETE_BATCH];
+    struct jobq_done done[JOBQ_MAX_COMPLETE];
+    struct slot *which[JOBQ_MAX_COMPLETE];
+    int held[JOBQ_MAX_COMPLETE];
     char err[ADS_ERRSZ];
     int n = 0, i, rc;
     double now = ads_now_ms();
 
-    for (i = 0; i < g->nslots && n < MAX_COMPLETE_BATCH; i++) {
+    for (i = 0; i < g->nslots && n < JOBQ_MAX_COMPLETE; i++) {
         struct slot *s = &g->slots[i];
         if (s->state != SLOT_DONE || s->out != OUT_COMPLETE)
             continue;
@@ -473,11 +475,7 @@ static void release_running(struct gen *g)
         struct slot *s = &g->slots[i];
         if (s->state != SLOT_RUNNING)
             continue;
-        if (s->call != NULL) {
-            curl_multi_remove_handle(g->multi, s->call->easy);
-            aws_call_free(s->call);
-            s->call = NULL;
-        }
+        drop_call(g, s);
         s->state = SLOT_DONE;
         s->out = OUT_RELEASE;
         s->delay_ms = 0;
@@ -494,28 +492,35 @@ static double min_pos(double a, double b)
 }
 
 /* Waits for the model calls, a notification, a signal or the next timer. */
-static void wait_events(struct gen *g, double now, int db_up)
+/* When the loop must look again: the next timer, or now when there is
+ * work it can do at once. */
+static double wake_time(const struct gen *g, double now, int db_up)
 {
-    struct curl_waitfd fds[2];
-    unsigned nfds = 0;
     double until = g->next_sweep;
-    int running = 0, pending = 0, i;
-    CURLMsg *m;
-    PGconn *c = db_conn(g->db);
+    int unwritten = 0, i;
 
-    if (db_up)
-        until = min_pos(until, g->next_heartbeat);
-    else
-        until = min_pos(until, g->db_retry_at);
+    until = min_pos(until, db_up ? g->next_heartbeat : g->db_retry_at);
     if (g->next_due > 0)
         until = min_pos(until, g->next_due);
     if (g->draining)
         until = min_pos(until, g->drain_deadline);
     for (i = 0; i < g->nslots; i++)
-        pending += g->slots[i].state == SLOT_DONE;
-    if ((pending > 0 && db_up) || (g->more && db_up && !g->draining && (int)g->limit > g->busy) ||
+        unwritten += g->slots[i].state == SLOT_DONE;
+    if ((unwritten > 0 && db_up) || (g->more && db_up && !g->draining && (int)g->limit > g->busy) ||
         (got_term && !g->draining))
-        until = now;
+        return now;
+    return until;
+}
+
+static void wait_events(struct gen *g, double now, int db_up)
+{
+    struct curl_waitfd fds[2];
+    unsigned nfds = 0;
+    double until = wake_time(g, now, db_up);
+    int running = 0, queued = 0;
+    CURLMsg *m;
+    PGconn *c = db_conn(g->db);
+
     fds[nfds].fd = wake_pipe[0];
     fds[nfds].events = CURL_WAIT_POLLIN;
     fds[nfds++].revents = 0;
@@ -532,7 +537,7 @@ static void wait_events(struct gen *g, double now, int db_up)
     }
     curl_multi_perform(g->multi, &running);
     now = ads_now_ms();
-    while ((m = curl_multi_info_read(g->multi, &pending)) != NULL) {
+    while ((m = curl_multi_info_read(g->multi, &queued)) != NULL) {
         struct aws_call *call = NULL;
         if (m->msg != CURLMSG_DONE)
             continue;
@@ -577,16 +582,8 @@ static int setup(struct gen *g, const char *path, char *err)
     g->bedrock = strcmp(g->cfg.image_provider, "bedrock") == 0;
     snprintf(g->generator_meta, sizeof g->generator_meta, "builtin");
     if (g->bedrock) {
-        char url[512];
         const struct config *c = &g->cfg;
-        const char *ak, *sk, *tok;
-        cfg_ai_credentials(c, &ak, &sk, &tok);
-        if (c->bedrock_endpoint[0] != '\0')
-            snprintf(url, sizeof url, "%s", c->bedrock_endpoint);
-        else
-            snprintf(url, sizeof url, "https://bedrock-runtime.%s.amazonaws.com", c->bedrock_region);
-        if (aws_endpoint_init(&g->ep, url, "bedrock", c->bedrock_region, ak, sk, tok,
-                              c->ai_connect_timeout_ms, c->image_timeout_ms, err) != 0)
+        if (aws_bedrock_endpoint(&g->ep, c, c->image_timeout_ms, err) != 0)
             return -1;
         aws_bedrock_path(&g->invoke_path, c->image_model, "invoke");
         snprintf(g->generator_meta, sizeof g->generator_meta, "bedrock:%.120s", c->image_model);

@@ -127,24 +127,12 @@ static json_object *results_message(struct agent_tool_call *calls, int n)
     return m;
 }
 
-/* The text blocks of an assistant message, concatenated. */
-static void message_text(json_object *msg, struct buf *text)
-{
-    json_object *content, *v;
-    size_t i;
-
-    if (json_object_object_get_ex(msg, "content", &content) && json_object_is_type(content, json_type_array))
-        for (i = 0; i < json_object_array_length(content); i++)
-            if (json_object_object_get_ex(json_object_array_get_idx(content, i), "text", &v))
-                buf_adds(text, json_object_get_string(v));
-}
-
 /* One Converse call; the reply's root object, or NULL with a message. */
 static json_object *converse(struct aws_endpoint *ep, const char *path, json_object *messages, long max_tokens,
                              double deadline, struct novapro_usage *usage, char *err)
 {
     struct aws_call *c = NULL;
-    json_object *root = NULL, *u, *n;
+    json_object *root = NULL;
     char *body = converse_body(messages, max_tokens);
 
     if (body != NULL && aws_call_retried(ep, path, NULL, "application/json", body, strlen(body), "Nova Pro Converse",
@@ -155,27 +143,13 @@ static json_object *converse(struct aws_endpoint *ep, const char *path, json_obj
         aws_call_free(c);
     }
     free(body);
-    if (root != NULL && json_object_object_get_ex(root, "usage", &u)) {
-        if (json_object_object_get_ex(u, "inputTokens", &n))
-            usage->input_tokens += json_object_get_int64(n);
-        if (json_object_object_get_ex(u, "outputTokens", &n))
-            usage->output_tokens += json_object_get_int64(n);
-    }
+    novapro_count_usage(root, usage);
     return root;
 }
 
 static int endpoint_for(const struct config *cfg, struct aws_endpoint *ep, struct buf *path, char *err)
 {
-    const char *ak, *sk, *tok;
-    char url[512];
-
-    cfg_ai_credentials(cfg, &ak, &sk, &tok);
-    if (cfg->bedrock_endpoint[0] != '\0')
-        snprintf(url, sizeof url, "%s", cfg->bedrock_endpoint);
-    else
-        snprintf(url, sizeof url, "https://bedrock-runtime.%s.amazonaws.com", cfg->bedrock_region);
-    if (aws_endpoint_init(ep, url, "bedrock", cfg->bedrock_region, ak, sk, tok, cfg->ai_connect_timeout_ms,
-                          cfg->ai_timeout_ms, err) != 0)
+    if (aws_bedrock_endpoint(ep, cfg, cfg->ai_timeout_ms, err) != 0)
         return -1;
     aws_bedrock_path(path, cfg->text_model, "converse");
     return path->oom ? -1 : 0;
@@ -224,7 +198,7 @@ int agent_run(const struct config *cfg, const char *prompt, double deadline_ms, 
         n = strcmp(why, "tool_use") == 0 ? agent_tool_calls(msg, calls, AGENT_MAX_TOOL_CALLS) : 0;
         if (n == 0) {
             buf_reset(&text);
-            message_text(msg, &text);
+            novapro_message_text(msg, &text);
             rc = novapro_extract(text.data ? text.data : "", why, campaign, err) == NOVAPRO_OK ? AGENT_OK
                                                                                           : AGENT_NO_CAMPAIGN;
             json_object_put(reply);

@@ -84,6 +84,26 @@ int aws_endpoint_init(struct aws_endpoint *ep, const char *url, const char *serv
     return 0;
 }
 
+int aws_ai_endpoint(struct aws_endpoint *ep, const struct config *cfg, const char *service, const char *host,
+                    const char *url, const char *region, long timeout_ms, char *err)
+{
+    const char *ak, *sk, *tok;
+    char def[256];
+
+    cfg_ai_credentials(cfg, &ak, &sk, &tok);
+    if (url[0] == '\0') {
+        snprintf(def, sizeof def, "https://%s.%s.amazonaws.com", host, region);
+        url = def;
+    }
+    return aws_endpoint_init(ep, url, service, region, ak, sk, tok, cfg->ai_connect_timeout_ms, timeout_ms, err);
+}
+
+int aws_bedrock_endpoint(struct aws_endpoint *ep, const struct config *cfg, long timeout_ms, char *err)
+{
+    return aws_ai_endpoint(ep, cfg, "bedrock", "bedrock-runtime", cfg->bedrock_endpoint, cfg->bedrock_region,
+                           timeout_ms, err);
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
     struct aws_call *c = arg;

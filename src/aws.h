@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "cfg.h"
 
 struct aws_endpoint {
     char *scheme;            /* "http" | "https" */
@@ -31,6 +32,14 @@ struct aws_endpoint {
  * "/x", no trailing '/'); name is the config key, for the message. */
 int aws_split_url(const char *url, const char *name, char **scheme, char **host,
                   char **prefix, char *err);
+
+/* An AI service's endpoint for this configuration: url when it is set,
+ * else https://{host}.{region}.amazonaws.com, with the AI credentials
+ * (cfg_ai_credentials), ai_connect_timeout_ms and timeout_ms a call. */
+int aws_ai_endpoint(struct aws_endpoint *ep, const struct config *cfg, const char *service, const char *host,
+                    const char *url, const char *region, long timeout_ms, char *err);
+/* bedrock-runtime by bedrock_endpoint and bedrock_region. */
+int aws_bedrock_endpoint(struct aws_endpoint *ep, const struct config *cfg, long timeout_ms, char *err);
 
 /* url is "scheme://host[:port][/prefix]". 0, or -1 with a message. */
 int aws_endpoint_init(struct aws_endpoint *ep, const char *url, const char *service,

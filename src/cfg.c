@@ -284,6 +284,13 @@ void cfg_ai_credentials(const struct config *cfg, const char **access_key, const
     *session_token = own ? cfg->aws_session_token : cfg->s3_session_token;
 }
 
+double cfg_ai_deadline(const struct config *cfg, double deadline_ms)
+{
+    double own = ads_now_ms() + (double)cfg->ai_timeout_ms;
+
+    return deadline_ms < own ? deadline_ms : own;
+}
+
 const char *cfg_path(const char *explicit_path)
 {
     const char *p;

@@ -85,6 +85,9 @@ void cfg_dump(const struct config *cfg, FILE *f);
  * The strings belong to cfg. */
 void cfg_ai_credentials(const struct config *cfg, const char **access_key, const char **secret_key,
                         const char **session_token);
+/* When one AI provider's work must end: ai_timeout_ms from now, or the
+ * caller's deadline when that comes first (ads_now_ms clock). */
+double cfg_ai_deadline(const struct config *cfg, double deadline_ms);
 /* Resolves the path: explicit, else $ADSMITH_CONFIG, else NULL. */
 const char *cfg_path(const char *explicit_path);
 

@@ -94,14 +94,14 @@ int jobq_complete(struct db *db, const char *worker, const struct jobq_done *don
         " WHERE g.request_id = d.request_id AND g.locked_by = $1 AND g.status = 'pending'"
         " RETURNING g.request_id";
     json_object *a = json_object_new_array();
-    const char *ids[256];
+    const char *ids[JOBQ_MAX_COMPLETE];
     const char *vals[2];
     char *js;
     PGresult *r;
     int rc, i;
 
-    if (n > 256) {
-        ads_errf(err, "at most 256 completions at once");
+    if (n > JOBQ_MAX_COMPLETE) {
+        ads_errf(err, "at most %d completions at once", JOBQ_MAX_COMPLETE);
         json_object_put(a);
         return DB_ERROR;
     }

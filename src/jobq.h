@@ -47,7 +47,9 @@ struct jobq_done {
 int jobq_claim(struct db *db, const char *worker, long lease_secs, long max_attempts,
                int max, struct jobq_job *jobs, int *n, char *err);
 
-/* Completes n jobs in one statement. held[i] is set to 1 for each job this
+#define JOBQ_MAX_COMPLETE 256
+
+/* Completes n (at most JOBQ_MAX_COMPLETE) jobs in one statement. held[i] is set to 1 for each job this
  * worker completed, 0 where the lease had been lost. */
 int jobq_complete(struct db *db, const char *worker, const struct jobq_done *done, int n,
                   int *held, char *err);

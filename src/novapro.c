@@ -257,32 +257,45 @@ int novapro_merge(json_object *campaign, json_object *model, json_object *warnin
     return used;
 }
 
+void novapro_count_usage(json_object *reply, struct novapro_usage *u)
+{
+    json_object *usage, *n;
+
+    if (reply == NULL || !json_object_object_get_ex(reply, "usage", &usage))
+        return;
+    if (json_object_object_get_ex(usage, "inputTokens", &n))
+        u->input_tokens += json_object_get_int64(n);
+    if (json_object_object_get_ex(usage, "outputTokens", &n))
+        u->output_tokens += json_object_get_int64(n);
+}
+
+void novapro_message_text(json_object *msg, struct buf *text)
+{
+    json_object *content, *v;
+    size_t i;
+
+    if (json_object_object_get_ex(msg, "content", &content) && json_object_is_type(content, json_type_array))
+        for (i = 0; i < json_object_array_length(content); i++)
+            if (json_object_object_get_ex(json_object_array_get_idx(content, i), "text", &v))
+                buf_adds(text, json_object_get_string(v));
+}
+
 /* The text, stop reason and usage of a Converse-shaped InvokeModel reply. */
 static int read_reply(const char *body, struct buf *text, char *stop, size_t stopsz,
                       struct novapro_usage *u, char *err)
 {
-    json_object *root = json_tokener_parse(body), *v, *content;
-    size_t i;
+    json_object *root = json_tokener_parse(body), *v;
 
     if (root == NULL) {
         ads_errf(err, "Nova Pro: the reply is not JSON");
         return -1;
     }
-    if (json_object_object_get_ex(root, "usage", &v)) {
-        json_object *n;
-        if (json_object_object_get_ex(v, "inputTokens", &n))
-            u->input_tokens += json_object_get_int64(n);
-        if (json_object_object_get_ex(v, "outputTokens", &n))
-            u->output_tokens += json_object_get_int64(n);
-    }
+    novapro_count_usage(root, u);
     stop[0] = '\0';
     if (json_object_object_get_ex(root, "stopReason", &v))
         snprintf(stop, stopsz, "%s", json_object_get_string(v));
-    if (json_object_object_get_ex(root, "output", &v) && json_object_object_get_ex(v, "message", &v) &&
-        json_object_object_get_ex(v, "content", &content) && json_object_is_type(content, json_type_array))
-        for (i = 0; i < json_object_array_length(content); i++)
-            if (json_object_object_get_ex(json_object_array_get_idx(content, i), "text", &v))
-                buf_adds(text, json_object_get_string(v));
+    if (json_object_object_get_ex(root, "output", &v) && json_object_object_get_ex(v, "message", &v))
+        novapro_message_text(v, text);
     json_object_put(root);
     if (text->len == 0) {
         ads_errf(err, "Nova Pro: the reply holds no text");
@@ -294,23 +307,15 @@ static int read_reply(const char *body, struct buf *text, char *stop, size_t sto
 int novapro_synthesize(const struct config *cfg, const char *prompt, double deadline_ms, json_object **model,
                        struct novapro_usage *usage, char *err)
 {
-    double deadline = ads_now_ms() + (double)cfg->ai_timeout_ms;
     struct aws_endpoint ep;
     struct aws_call *c = NULL;
     struct buf path, text;
-    const char *ak, *sk, *tok;
-    char url[512], stop[32];
+    char stop[32];
     char *body;
     int rc = NOVAPRO_CALL_FAILED;
 
     *model = NULL;
-    cfg_ai_credentials(cfg, &ak, &sk, &tok);
-    if (cfg->bedrock_endpoint[0] != '\0')
-        snprintf(url, sizeof url, "%s", cfg->bedrock_endpoint);
-    else
-        snprintf(url, sizeof url, "https://bedrock-runtime.%s.amazonaws.com", cfg->bedrock_region);
-    if (aws_endpoint_init(&ep, url, "bedrock", cfg->bedrock_region, ak, sk, tok, cfg->ai_connect_timeout_ms,
-                          cfg->ai_timeout_ms, err) != 0)
+    if (aws_bedrock_endpoint(&ep, cfg, cfg->ai_timeout_ms, err) != 0)
         return NOVAPRO_CALL_FAILED;
     buf_init(&path);
     buf_init(&text);
@@ -318,7 +323,7 @@ int novapro_synthesize(const struct config *cfg, const char *prompt, double dead
     body = novapro_body(prompt, cfg->text_max_tokens);
     if (body != NULL && !path.oom &&
         aws_call_retried(&ep, path.data, NULL, "application/json", body, strlen(body), "Nova Pro",
-                         deadline < deadline_ms ? deadline : deadline_ms, RETRIES, &c, err) == AWS_OK) {
+                         cfg_ai_deadline(cfg, deadline_ms), RETRIES, &c, err) == AWS_OK) {
         if (read_reply(c->reply.data ? c->reply.data : "", &text, stop, sizeof stop, usage, err) == 0)
             rc = novapro_extract(text.data, stop, model, err);
         aws_call_free(c);

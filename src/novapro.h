@@ -19,6 +19,7 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "cfg.h"
 
 /* The sections the model writes; the others (product, analytics,
@@ -61,6 +62,12 @@ int novapro_merge(json_object *campaign, json_object *model, json_object *warnin
  * counted even when the reply is unusable. */
 int novapro_synthesize(const struct config *cfg, const char *prompt, double deadline_ms, json_object **model,
                        struct novapro_usage *usage, char *err);
+
+/* Adds a Converse-shaped reply's usage (inputTokens, outputTokens) to u. */
+void novapro_count_usage(json_object *reply, struct novapro_usage *u);
+
+/* Appends the text blocks of a Converse-shaped message's content to text. */
+void novapro_message_text(json_object *msg, struct buf *text);
 
 /* Estimated cost of the tokens at the configured prices per million. */
 double novapro_cost(const struct config *cfg, const struct novapro_usage *u);

@@ -154,15 +154,13 @@ static int read_answer(json_object *msg, const char *finish, json_object **out, 
 int openai_complete(const struct config *cfg, const char *prompt, double deadline_ms, json_object **model,
                     struct novapro_usage *usage, char *err)
 {
-    double deadline = ads_now_ms() + (double)cfg->ai_timeout_ms;
+    double deadline = cfg_ai_deadline(cfg, deadline_ms);
     json_object *messages = json_object_new_array(), *reply, *msg;
     const char *finish;
     char *body;
     int rc = NOVAPRO_CALL_FAILED;
 
     *model = NULL;
-    if (deadline_ms < deadline)
-        deadline = deadline_ms;
     json_object_array_add(messages, message("system", SYSTEM));
     json_object_array_add(messages, message("user", prompt));
     body = request_body(cfg, messages, 0);

@@ -113,25 +113,16 @@ json_object *rekognition_labels_of(const char *reply)
 int rekognition_labels(const struct config *cfg, const char *s3_key, const void *bytes, size_t len,
                        double deadline_ms, json_object **labels, char *warning)
 {
-    double deadline = ads_now_ms() + (double)cfg->ai_timeout_ms;
+    double deadline = cfg_ai_deadline(cfg, deadline_ms);
     struct aws_endpoint ep;
-    const char *ak, *sk, *tok;
-    char url[512], region[64];
     char *body;
     struct aws_call *c = NULL;
     int rc = -1;
 
     *labels = NULL;
-    if (deadline_ms < deadline)
-        deadline = deadline_ms;
-    cfg_ai_credentials(cfg, &ak, &sk, &tok);
-    snprintf(region, sizeof region, "%s", cfg->rekognition_region[0] ? cfg->rekognition_region : cfg->bedrock_region);
-    if (cfg->rekognition_endpoint[0] != '\0')
-        snprintf(url, sizeof url, "%s", cfg->rekognition_endpoint);
-    else
-        snprintf(url, sizeof url, "https://rekognition.%s.amazonaws.com", region);
-    if (aws_endpoint_init(&ep, url, "rekognition", region, ak, sk, tok, cfg->ai_connect_timeout_ms,
-                          cfg->ai_timeout_ms, warning) != 0)
+    if (aws_ai_endpoint(&ep, cfg, "rekognition", "rekognition", cfg->rekognition_endpoint,
+                        cfg->rekognition_region[0] ? cfg->rekognition_region : cfg->bedrock_region,
+                        cfg->ai_timeout_ms, warning) != 0)
         return -1;
     body = rekognition_request(cfg, s3_key, bytes, len, warning);
     if (body != NULL && aws_call_retried(&ep, "/", "RekognitionService.DetectLabels", "application/x-amz-json-1.1",

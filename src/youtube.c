@@ -203,7 +203,7 @@ static char *build_url(CURL *c, const char *endpoint, const char *path, const ch
 int youtube_related(const struct config *cfg, const char *name, const char *category, double deadline_ms,
                     json_object **videos, char **query, char *warning)
 {
-    double deadline = ads_now_ms() + (double)cfg->ai_timeout_ms;
+    double deadline = cfg_ai_deadline(cfg, deadline_ms);
     json_object *search, *stats = NULL;
     struct buf q, ids;
     char *url;
@@ -211,8 +211,6 @@ int youtube_related(const struct config *cfg, const char *name, const char *cate
 
     *videos = NULL;
     *query = NULL;
-    if (deadline_ms < deadline)
-        deadline = deadline_ms;
     if (cfg->youtube_api_key[0] == '\0') {
         ads_errf(warning, "YouTube: no API key (youtube_api_key or YOUTUBE_API_KEY)");
         return -1;

@@ -189,6 +189,17 @@ class Emulator:
         return self.call("/_emu/stats")
 
 
+def lamp_brief(markets):
+    """The Aurora Desk Lamp brief the provider suites send, for markets."""
+    return {
+        "product_info": {"name": "Aurora Desk Lamp", "category": "Home Office",
+                         "description": "A dimmable LED desk lamp with a wireless charging base."},
+        "target_markets": {"markets": list(markets)},
+        "campaign_objectives": {"target_audience": "remote workers", "campaign_duration": "4 weeks",
+                                "primary_goal": "drive online sales", "budget": "$5,000"},
+    }
+
+
 def campaign_from_photo(key, brief, photo, timeout=60):
     """Uploads the photo bytes through a presigned URL, then asks for a
     campaign; returns (answer, answer text). Expects both to succeed."""

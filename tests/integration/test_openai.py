@@ -8,18 +8,12 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import VAR, Emulator, campaign_from_photo, config_value, expect, run, sql, test  # noqa: E402
+from harness import VAR, Emulator, campaign_from_photo, config_value, lamp_brief, expect, run, sql, test  # noqa: E402
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 EMU = os.environ["ADS_OPENAI_URL"]
 PHOTO = os.path.join(os.environ["ADS_ROOT"], "data", "sample-product.png")
-BRIEF = {
-    "product_info": {"name": "Aurora Desk Lamp", "category": "Home Office",
-                     "description": "A dimmable LED desk lamp with a wireless charging base."},
-    "target_markets": {"markets": ["Germany", "Japan"]},
-    "campaign_objectives": {"target_audience": "remote workers", "campaign_duration": "4 weeks",
-                            "primary_goal": "drive online sales", "budget": "$5,000"},
-}
+BRIEF = lamp_brief(["Germany", "Japan"])
 
 
 SERVER = Emulator(EMU)

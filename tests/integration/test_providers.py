@@ -15,7 +15,7 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (VAR, Emulator, campaign_from_photo, config_value, expect, post, request,  # noqa: E402
+from harness import (VAR, Emulator, campaign_from_photo, config_value, lamp_brief, expect, post, request,  # noqa: E402
                      run, sql, test)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
@@ -23,13 +23,7 @@ EMU_URL = os.environ["ADS_YOUTUBE_URL"]
 REKOGNITION_URL = os.environ["ADS_REKOGNITION_URL"]
 BEDROCK_URL = os.environ["ADS_BEDROCK_URL"]
 PHOTO = os.path.join(os.environ["ADS_ROOT"], "data", "sample-product.png")
-BRIEF = {
-    "product_info": {"name": "Aurora Desk Lamp", "category": "Home Office",
-                     "description": "A dimmable LED desk lamp with a wireless charging base."},
-    "target_markets": {"markets": ["North America", "Japan"]},
-    "campaign_objectives": {"target_audience": "remote workers", "campaign_duration": "4 weeks",
-                            "primary_goal": "drive online sales", "budget": "$5,000"},
-}
+BRIEF = lamp_brief(["North America", "Japan"])
 
 
 YOUTUBE = Emulator(EMU_URL)
