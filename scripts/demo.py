@@ -4,6 +4,7 @@ sample product photo, a campaign for it, and one image job polled to
 completion. Usage: demo.py BASE_URL API_KEY PHOTO"""
 
 import json
+import re
 import sys
 import time
 import urllib.error
@@ -19,9 +20,23 @@ def call(method, url, key=None, body=None, ctype="application/json"):
         req.add_header("Content-Type", ctype)
     try:
         with urllib.request.urlopen(req, timeout=70) as r:
-            return r.status, json.loads(r.read() or b"{}")
+            return r.status, parse_body(r.read())
     except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
+        return e.code, parse_body(e.read())
+
+
+def parse_body(raw):
+    """JSON from adsmith; an S3 store answers errors in XML (Code, Message)."""
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        text = raw.decode("utf-8", "replace")
+        code = re.search(r"<Code>([^<]*)</Code>", text)
+        msg = re.search(r"<Message>([^<]*)</Message>", text)
+        return {"code": code.group(1) if code else "unreadable_reply",
+                "error": msg.group(1) if msg else text[:200]}
 
 
 def main():
@@ -30,9 +45,9 @@ def main():
                   {"file_name": "sample-product.png", "file_type": "image/png"})
     if st != 200:
         sys.exit("presign failed: %s %s" % (st, up))
-    st, _ = call("PUT", up["upload_url"], body=open(photo, "rb").read(), ctype="image/png")
+    st, put = call("PUT", up["upload_url"], body=open(photo, "rb").read(), ctype="image/png")
     if st != 200:
-        sys.exit("upload failed: %s" % st)
+        sys.exit("upload failed: %s %s: %s" % (st, put.get("code", ""), put.get("error", "")))
     st, status = call("GET", base + "/api/upload/status/" + up["upload_id"], key)
     print("upload   %s (%s bytes) -> %s" % (up["s3_key"], status.get("size"), status.get("status")))
 

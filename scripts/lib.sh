@@ -163,10 +163,20 @@ db_prepare() {
         || { cat "$var/log/migrate.log"; die "migration failed"; }
 }
 
+# alive PID: 0 when the process exists and is not a zombie. kill -0 alone
+# succeeds on a zombie, which a container whose PID 1 does not reap keeps
+# forever: such a service would never be restarted.
+alive() {
+    local state
+    [ -n "$1" ] || return 1
+    state=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 # start_daemon VAR NAME PROGRAM: runs it in the background with a pid file.
 start_daemon() {
     local var=$1 name=$2 prog=$3
-    if [ -f "$var/run/$name.pid" ] && kill -0 "$(cat "$var/run/$name.pid")" 2>/dev/null; then return 0; fi
+    if [ -f "$var/run/$name.pid" ] && alive "$(cat "$var/run/$name.pid")"; then return 0; fi
     # No function or subshell in between: $! must be the program itself.
     if [ "$(id -u)" -eq 0 ]; then
         ADSMITH_CONFIG="$var/adsmith.conf" setpriv --reuid=adsmith --regid=adsmith --init-groups -- \
@@ -182,7 +192,7 @@ stop_daemon() {
     [ -f "$var/run/$name.pid" ] || return 0
     pid=$(cat "$var/run/$name.pid")
     if kill -TERM "$pid" 2>/dev/null; then
-        for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for i in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     fi
     rm -f "$var/run/$name.pid"
@@ -190,7 +200,7 @@ stop_daemon() {
 
 nginx_start() {
     local var=$1
-    if [ -f "$var/run/nginx.pid" ] && kill -0 "$(cat "$var/run/nginx.pid")" 2>/dev/null; then
+    if [ -f "$var/run/nginx.pid" ] && alive "$(cat "$var/run/nginx.pid")"; then
         nginx -c "$var/nginx/nginx.conf" -s reload 2>>"$var/log/nginx-error.log"
         return 0
     fi
@@ -203,7 +213,7 @@ nginx_stop() {
     [ -f "$var/run/nginx.pid" ] || return 0
     pid=$(cat "$var/run/nginx.pid")
     kill -QUIT "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for i in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
 }
 
 wait_http() {
