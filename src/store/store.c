@@ -21,9 +21,9 @@ void store_close(struct store *s)
         s->ops->close(s);
 }
 
-static int checked(const char *bucket, const char *key, char *err)
+static int checked(const struct store *s, const char *bucket, const char *key, char *err)
 {
-    if (!store_valid_bucket(bucket) || !store_valid_key(key)) {
+    if (!store_valid_bucket(bucket) || !store_key_ok(s, key)) {
         ads_errf(err, "invalid bucket or key");
         return 0;
     }
@@ -41,7 +41,7 @@ int store_put_meta(struct store *s, const char *bucket, const char *key, const v
 {
     size_t i;
 
-    if (!checked(bucket, key, err))
+    if (!checked(s, bucket, key, err))
         return STORE_ERR;
     for (i = 0; i < nmeta; i++) {
         if (!ads_all_chars(meta[i].name, 1, 64, "-") || strlen(meta[i].value) > 512 ||
@@ -55,24 +55,24 @@ int store_put_meta(struct store *s, const char *bucket, const char *key, const v
 
 int store_head(struct store *s, const char *bucket, const char *key, struct store_info *info, char *err)
 {
-    return checked(bucket, key, err) ? s->ops->head(s, bucket, key, info, err) : STORE_ERR;
+    return checked(s, bucket, key, err) ? s->ops->head(s, bucket, key, info, err) : STORE_ERR;
 }
 
 int store_get(struct store *s, const char *bucket, const char *key, size_t maxbytes,
               char **data, size_t *len, char *err)
 {
-    return checked(bucket, key, err) ? s->ops->get(s, bucket, key, maxbytes, data, len, err) : STORE_ERR;
+    return checked(s, bucket, key, err) ? s->ops->get(s, bucket, key, maxbytes, data, len, err) : STORE_ERR;
 }
 
 int store_delete(struct store *s, const char *bucket, const char *key, char *err)
 {
-    return checked(bucket, key, err) ? s->ops->del(s, bucket, key, err) : STORE_ERR;
+    return checked(s, bucket, key, err) ? s->ops->del(s, bucket, key, err) : STORE_ERR;
 }
 
 char *store_presign(struct store *s, const char *method, const char *bucket, const char *key,
                     const char *content_type, long expires, time_t now, char *err)
 {
-    if (!checked(bucket, key, err))
+    if (!checked(s, bucket, key, err))
         return NULL;
     return s->ops->presign(s, method, bucket, key, content_type, expires, now, err);
 }
@@ -121,5 +121,26 @@ int store_valid_key(const char *key)
                 return 0;
         }
     }
+    return 1;
+}
+
+int store_key_ok(const struct store *s, const char *key)
+{
+    return key != NULL && s->ops->valid_key(key);
+}
+
+int store_s3_valid_key(const char *key)
+{
+    size_t n;
+    const unsigned char *p;
+
+    if (key == NULL)
+        return 0;
+    n = strlen(key);
+    if (n == 0 || n > 1024 || ads_utf8_len(key) < 0)
+        return 0;
+    for (p = (const unsigned char *)key; *p != '\0'; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
     return 1;
 }

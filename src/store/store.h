@@ -31,9 +31,15 @@ enum { STORE_OK = 0, STORE_ERR = -1, STORE_NOT_FOUND = 1 };
 struct store *store_open(const struct config *cfg, char *err);
 void store_close(struct store *s);
 
-/* 1 when bucket and key are safe and well formed. */
+/* 1 when bucket and key are safe and well formed. store_valid_key is the
+ * strict rule for keys that become file names (the local driver, and the
+ * keys adsmith makes itself: [A-Za-z0-9._-] segments, none starting with a
+ * dot); store_s3_valid_key is S3's rule (1-1024 bytes of UTF-8, no control
+ * characters). store_key_ok applies the rule of s's driver. */
 int store_valid_bucket(const char *bucket);
 int store_valid_key(const char *key);
+int store_s3_valid_key(const char *key);
+int store_key_ok(const struct store *s, const char *key);
 
 int store_put(struct store *s, const char *bucket, const char *key,
               const void *data, size_t len, const char *content_type, char *err);

@@ -18,6 +18,9 @@ struct store_ops {
                      const char *content_type, long expires, time_t now, char *err);
     char *(*public_url)(struct store *s, const char *bucket, const char *key);
     void (*close)(struct store *s);
+    /* The driver's own rule for object keys: the local driver's keys are
+     * file names, S3's are whatever S3 accepts. */
+    int (*valid_key)(const char *key);
 };
 
 struct store {

@@ -479,5 +479,5 @@ static char *s3_public_url(struct store *base, const char *bucket, const char *k
 }
 
 static const struct store_ops s3_ops = {
-    s3_put, s3_head, s3_get, s3_del, s3_presign, s3_public_url, s3_close,
+    s3_put, s3_head, s3_get, s3_del, s3_presign, s3_public_url, s3_close, store_s3_valid_key,
 };

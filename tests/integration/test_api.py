@@ -31,6 +31,10 @@ PHOTO = os.path.join(ROOT, "data", "sample-product.png")
 UPLOADS = "adsmith-uploads"
 STORAGE = os.environ.get("ADS_STORAGE", "local")
 S3_URL = os.environ.get("ADS_S3_URL", "")
+# "emulator": tests/emulators/s3emu.py, whose /_emu/ endpoints inject
+# failures; "s3rver": a third-party S3 server (npm), driven only through S3.
+S3_SERVER = os.environ.get("ADS_S3_SERVER", "emulator")
+EMULATED_S3 = STORAGE == "s3" and S3_SERVER == "emulator"
 
 BRIEF = {
     "product_info": {"name": "Aurora Desk Lamp",
@@ -91,11 +95,26 @@ def stored_object(bucket, key):
             return None
         data = open(path, "rb").read()
         return len(data), hashlib.sha256(data).hexdigest()
+    if S3_SERVER == "s3rver":
+        r = s3_signed("GET", bucket, key)
+        return None if r.status == 404 else (len(r.body), hashlib.sha256(r.body).hexdigest())
     r = request("GET", None, url=S3_URL + "/_emu/object?" + urllib.parse.urlencode({"bucket": bucket, "key": key}))
     if r.status == 404:
         return None
     j = r.json()
     return j["size"], j["sha256"]
+
+
+def s3_signed(method, bucket, key):
+    """An S3 request signed by botocore with the stack's store credentials."""
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    creds = botocore.credentials.Credentials(config_value("s3_access_key_id"), config_value("s3_secret_access_key"))
+    url = "%s/%s/%s" % (S3_URL, bucket, urllib.parse.quote(key, safe="/~"))
+    req = botocore.awsrequest.AWSRequest(method=method, url=url)
+    botocore.auth.S3SigV4Auth(creds, "s3", "us-east-1").add_auth(req)
+    return request(method, None, url=url, headers=dict(req.headers.items()))
 
 
 def expect_upload_refused(r, why=None):
@@ -634,12 +653,12 @@ def s3_upload_urls_point_at_the_store_and_assets_are_public_there():
     img = request("GET", None, url=j["s3_url"])
     expect(img.status == 200 and png_size(img.body) == (1024, 1024))
     expect(stored_object("adsmith-assets", j["s3_key"])[0] == len(img.body))
-    meta = request("GET", None, url=S3_URL + "/_emu/object?" + urllib.parse.urlencode(
-        {"bucket": "adsmith-assets", "key": j["s3_key"]})).json()
-    expect(meta["content_type"] == "image/png" and meta["meta"].get("x-amz-meta-request-id") == rid, meta)
+    head = s3_signed("HEAD", "adsmith-assets", j["s3_key"])
+    expect(head.status == 200 and head.header("Content-Type") == "image/png"
+           and head.header("x-amz-meta-request-id") == rid, "%d %r" % (head.status, head.headers))
 
 
-@test_if(STORAGE == "s3")
+@test_if(EMULATED_S3)
 def s3_transient_errors_are_retried():
     p = upload(ALICE)
     s3_fail(2, 503)
@@ -650,7 +669,7 @@ def s3_transient_errors_are_retried():
     expect(r.status == 200 and r.json()["success"], r.body[:300])
 
 
-@test_if(STORAGE == "s3")
+@test_if(EMULATED_S3)
 def s3_outage_answers_json_and_writes_nothing():
     p = upload(ALICE)
     before = count("products")
@@ -674,17 +693,19 @@ def storage_check_round_trips_and_names_a_wrong_secret():
     expect("a-wrong-secret-value" not in out + err, "the secret was printed")
 
 
-def _emulator(action):
-    pidfile = os.path.join(VAR, "s3emu.pid")
+def _s3_server(action):
+    """Stops or starts the S3 server with the command scripts/test used."""
+    pidfile = os.path.join(VAR, "s3.pid")
+    probe = S3_URL + ("/_emu/stats" if S3_SERVER == "emulator" else "/")
     if action == "stop":
         os.kill(int(open(pidfile).read()), signal.SIGTERM)
-        wait_until(lambda: request_fails(S3_URL + "/_emu/stats"), 5)
+        wait_until(lambda: request_fails(probe), 5)
         return
-    args = open(os.path.join(VAR, "s3emu.args")).read().split("\n")
-    log = open(os.path.join(VAR, "log", "s3emu.log"), "a")
+    args = open(os.path.join(VAR, "s3.args")).read().split("\n")
+    log = open(os.path.join(VAR, "log", "s3.log"), "a")
     p = subprocess.Popen([a for a in args if a], stdout=log, stderr=log)
     open(pidfile, "w").write(str(p.pid))
-    expect(wait_until(lambda: not request_fails(S3_URL + "/_emu/stats"), 10), "emulator did not restart")
+    expect(wait_until(lambda: not request_fails(probe), 10), "the S3 server did not restart")
 
 
 def request_fails(url):
@@ -695,12 +716,74 @@ def request_fails(url):
         return True
 
 
+# Keys a user could have: S3 takes any UTF-8 up to 1024 bytes.
+ODD_KEYS = ["with space.png", "a+b=c&d~e%f.png", "dir/sub dir/x y.jpg", "\u00fcn\u00efc\u00f6d\u00e9/\u65e5\u672c.png",
+            "semi;colon,comma.png", "paren(1)[2]{3}.png", "quote'\"q.png", "hash#q?x.png", "star*!@$.png",
+            "tilde~/.hidden", "%2F.png", "emoji\U0001F600.png", "back\\slash.png", "caret^pipe|.png",
+            # 1024 bytes, the longest S3 key, in segments a file-backed server can store
+            "/".join(["k" * 200] * 5) + "/" + "k" * 19]
+
+
+def _ctl_presign(method, key, when=None):
+    args = ["presign", "--method", method, "--bucket", UPLOADS, "--key", key, "--endpoint", S3_URL, "--path-style",
+            "--expires", "900"]
+    if method == "PUT":
+        args += ["--content-type", "image/png"]
+    if when is not None:
+        args += ["--date", when.strftime("%Y%m%dT%H%M%SZ")]
+    return ctl(*args)
+
+
+@test_if(STORAGE == "s3")
+def presign_signs_any_key_s3_accepts_as_botocore_does():
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    when = datetime.datetime(2026, 11, 25, 12, 0, 0)
+    creds = botocore.credentials.Credentials(config_value("s3_access_key_id"), config_value("s3_secret_access_key"))
+    real = botocore.auth.datetime
+
+    class Fixed(datetime.datetime):
+        @classmethod
+        def utcnow(cls):
+            return when
+    for key in ODD_KEYS + ["a//b.png", "../up.png", "trailing/", "k" * 1024]:
+        for method in ("PUT", "GET"):
+            code, out, err = _ctl_presign(method, key, when)
+            expect(code == 0, "%r refused: %s" % (key, err))
+            url = "%s/%s/%s" % (S3_URL, UPLOADS, urllib.parse.quote(key, safe="/~"))
+            req = botocore.awsrequest.AWSRequest(method=method, url=url,
+                                                 headers={"Content-Type": "image/png"} if method == "PUT" else {})
+            botocore.auth.datetime = types.SimpleNamespace(datetime=Fixed)
+            try:
+                botocore.auth.S3SigV4QueryAuth(creds, "s3", "us-east-1", expires=900).add_auth(req)
+            finally:
+                botocore.auth.datetime = real
+            expect(out.strip() == req.url, "%s %r:\n ours     %s\n botocore %s" % (method, key, out.strip(), req.url))
+    for key in ["", "tab\tkey.png", "k" * 1025]:
+        code, out, err = _ctl_presign("PUT", key)
+        expect(code != 0 and "invalid bucket or key" in err and out == "", "%r: %d %s" % (key, code, out))
+
+
+@test_if(STORAGE == "s3" and S3_SERVER == "s3rver")
+def odd_keys_round_trip_through_presigned_urls():
+    for key in ODD_KEYS:
+        body = ("bytes of %s" % key).encode()
+        code, put_url, err = _ctl_presign("PUT", key)
+        expect(code == 0, err)
+        r = request("PUT", None, url=put_url.strip(), body=body, headers={"Content-Type": "image/png"})
+        expect(r.status == 200, "PUT %r: %d %r" % (key, r.status, r.body[:200]))
+        code, get_url, err = _ctl_presign("GET", key)
+        r = request("GET", None, url=get_url.strip())
+        expect(r.status == 200 and r.body == body, "GET %r: %d %r" % (key, r.status, r.body[:200]))
+
+
 @test_if(STORAGE == "s3")
 def s3_store_down_then_back_loses_no_job():
     """Last of the S3 tests: restarting the emulator empties it."""
     p = presign(ALICE)
     rid = "down-" + uuid.uuid4().hex[:8]
-    _emulator("stop")
+    _s3_server("stop")
     try:
         t0 = time.time()
         expect_error(get("/api/upload/status/" + p["upload_id"], key=ALICE), 502, "storage_error")
@@ -712,7 +795,7 @@ def s3_store_down_then_back_loses_no_job():
         j = get("/api/assets/" + rid, key=ALICE).json()
         expect(j["status"] == "pending" and j["attempts"] >= 1, j)
     finally:
-        _emulator("start")
+        _s3_server("start")
     j = _wait_job(rid, timeout=30)
     expect(j and j["status"] == "completed", "the job did not complete once the store was back: %s" % j)
     expect(stored_object("adsmith-assets", j["s3_key"]) is not None)
