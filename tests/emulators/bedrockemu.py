@@ -38,7 +38,8 @@ Test control (unsigned, under /_emu/):
   POST /_emu/reset   back to answering at once, counters zeroed
   GET  /_emu/stats   JSON counters: requests, signed_ok, rejected, images,
                      throttled, failed, refused, in_flight, max_in_flight,
-                     calls (signed model calls per prompt), images_by_prompt
+                     calls (signed model calls per prompt), images_by_prompt,
+                     call_times ([time, prompt] of each Nova Canvas call, the first 50,000)
 
 Usage: bedrockemu.py --port P --access-key A --secret-key S [--region R]
                      [--model amazon.nova-canvas-v1:0] [--text-model amazon.nova-pro-v1:0]"""
@@ -67,7 +68,7 @@ CTL = emubase.Control({"delay_ms": 0, "fail": 0, "fail_status": 503, "throttle":
                       "images_by_prompt": {}, "text_mode": "json", "text_fail": 0, "text_delay_ms": 0,
                       "text_calls": 0, "last_max_tokens": None,
                       "converse_mode": "agent", "converse_calls": 0, "tool_turns": [],
-                      "cultural_fail": 0, "cultural_calls": 0, "text_throttle": 0})
+                      "cultural_fail": 0, "cultural_calls": 0, "text_throttle": 0, "call_times": []})
 STATE, LOCK, take, bump = CTL.state, CTL.lock, CTL.take, CTL.bump
 
 
@@ -139,6 +140,8 @@ def invoke(raw_path, headers, body):
     w, h, text = shape
     with LOCK:
         STATE["calls"][text] = STATE["calls"].get(text, 0) + 1
+        if len(STATE["call_times"]) < 50000:
+            STATE["call_times"].append([round(time.time(), 4), text])
         delay = STATE["delay_ms"]
         if STATE["hang"] > 0:
             STATE["hang"] -= 1

@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -211,6 +212,41 @@ def campaign_from_photo(key, brief, photo, timeout=60):
     r = post("/api/campaign/tier-1", dict(brief, upload_id=up["upload_id"]), key=key, timeout=timeout)
     expect(r.status == 200, r.body[:400])
     return r.json(), r.body.decode()
+
+
+GENERATORS = []
+
+
+def start_generator(**env):
+    """Starts an adsmith-generator; env overrides config keys (ADSMITH_*)."""
+    n = len(GENERATORS) + 1
+    log = open(os.path.join(VAR, "log", "generator-%d.log" % n), "a")
+    e = dict(os.environ, ADSMITH_CONFIG=os.path.join(VAR, "adsmith.conf"))
+    e.update({"ADSMITH_" + k.upper(): str(v) for k, v in env.items()})
+    p = subprocess.Popen(RUNAS + [os.path.join(PREFIX, "sbin", "adsmith-generator")],
+                         stdout=log, stderr=log, env=e)
+    p.log_path = log.name
+    GENERATORS.append(p)
+    expect(wait_until(lambda: "listening for jobs" in read_log(p), 10), "generator did not start: " + read_log(p))
+    return p
+
+
+def read_log(p):
+    with open(p.log_path) as f:
+        return f.read()
+
+
+def stop_generator(p, sig=signal.SIGTERM, timeout=40):
+    if p.poll() is None:
+        p.send_signal(sig)
+        p.wait(timeout)
+    return p.returncode
+
+
+def stop_all():
+    for p in GENERATORS:
+        if p.poll() is None:
+            stop_generator(p, signal.SIGKILL)
 
 
 def pg_ctl(action):

@@ -12,18 +12,16 @@ woken by NOTIFY, a retry that runs on time was scheduled by run_after."""
 import glob
 import os
 import signal
-import subprocess
 import sys
 import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (PREFIX, RUNAS, VAR, Emulator, ctl, expect, get, new_source, pg_ctl, post,  # noqa: E402
-                     request, run, sql, test, wait_until)
+from harness import (GENERATORS, VAR, Emulator, ctl, expect, get, new_source, pg_ctl, post,  # noqa: E402
+                     read_log, request, run, sql, start_generator, stop_all, stop_generator, test, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 EMU = os.environ["ADS_BEDROCK_URL"]
-GENERATORS = []
 
 
 # ---------------------------------------------------------------- helpers
@@ -31,38 +29,6 @@ GENERATORS = []
 BEDROCK = Emulator(EMU)
 behave = BEDROCK.behave
 stats = BEDROCK.stats
-
-
-def start_generator(**env):
-    """Starts an adsmith-generator; env overrides config keys (ADSMITH_*)."""
-    n = len(GENERATORS) + 1
-    log = open(os.path.join(VAR, "log", "generator-%d.log" % n), "a")
-    e = dict(os.environ, ADSMITH_CONFIG=os.path.join(VAR, "adsmith.conf"))
-    e.update({"ADSMITH_" + k.upper(): str(v) for k, v in env.items()})
-    p = subprocess.Popen(RUNAS + [os.path.join(PREFIX, "sbin", "adsmith-generator")],
-                         stdout=log, stderr=log, env=e)
-    p.log_path = log.name
-    GENERATORS.append(p)
-    expect(wait_until(lambda: "listening for jobs" in read_log(p), 10), "generator did not start: " + read_log(p))
-    return p
-
-
-def read_log(p):
-    with open(p.log_path) as f:
-        return f.read()
-
-
-def stop_generator(p, sig=signal.SIGTERM, timeout=40):
-    if p.poll() is None:
-        p.send_signal(sig)
-        p.wait(timeout)
-    return p.returncode
-
-
-def stop_all():
-    for p in GENERATORS:
-        if p.poll() is None:
-            stop_generator(p, signal.SIGKILL)
 
 
 def enqueue(prompt, **kw):
