@@ -225,6 +225,7 @@ void route_object_put(struct call *c)
     const char *type = header_of(req, "content-type");
     const char *ext, *dot;
     json_object *o;
+    int rc;
 
     if (store_verify_put(c->ctx->store, req->path, req->query, req->headers, req->nheaders,
                          time(NULL), bucket, sizeof bucket, key, sizeof key, err) != 0) {
@@ -249,7 +250,14 @@ void route_object_put(struct call *c)
         api_error(c, 400, "invalid_request", NULL, "Content-Length is required and must match the body");
         return;
     }
-    if (store_put(c->ctx->store, bucket, key, req->body, req->body_len, type, err) != STORE_OK) {
+    rc = store_put(c->ctx->store, bucket, key, req->body, req->body_len, type, err);
+    if (rc == STORE_FULL) {
+        log_error("object put: %s", err);
+        api_header(c, "Retry-After", "60");
+        api_error(c, 507, "insufficient_storage", NULL, "The object store is out of space; try again later");
+        return;
+    }
+    if (rc != STORE_OK) {
         log_error("object put: %s", err);
         api_error(c, 500, "storage_error", NULL, "Could not store the object");
         return;

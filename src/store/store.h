@@ -26,7 +26,9 @@ struct store_info {
     time_t last_modified;
 };
 
-enum { STORE_OK = 0, STORE_ERR = -1, STORE_NOT_FOUND = 1 };
+/* STORE_FULL: a put failed for want of space (the local driver's disk or
+ * quota); nothing of the object is left. */
+enum { STORE_OK = 0, STORE_ERR = -1, STORE_NOT_FOUND = 1, STORE_FULL = -2 };
 
 struct store *store_open(const struct config *cfg, char *err);
 void store_close(struct store *s);

@@ -148,7 +148,14 @@ static int fsync_dir_of(const char *path)
     return rc;
 }
 
-/* Temp file in the same directory, fsync, rename: readers see all or nothing. */
+/* STORE_FULL when errno says the disk or the quota is full. */
+static int put_failure(void)
+{
+    return errno == ENOSPC || errno == EDQUOT ? STORE_FULL : STORE_ERR;
+}
+
+/* Temp file in the same directory, fsync, rename: readers see all or
+ * nothing. STORE_OK, STORE_FULL or STORE_ERR; on failure no file is left. */
 static int write_atomic(const char *path, const void *data, size_t len, char *err)
 {
     char tmp[4200], rnd[17];
@@ -156,7 +163,7 @@ static int write_atomic(const char *path, const void *data, size_t len, char *er
     int fd;
 
     if (mkdirs_for(path, err) != 0)
-        return -1;
+        return put_failure();
     if (ads_random_hex(rnd, 8) != 0) {
         ads_errf(err, "no randomness");
         return -1;
@@ -168,33 +175,36 @@ static int write_atomic(const char *path, const void *data, size_t len, char *er
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         ads_errf(err, "cannot create object: %s", strerror(errno));
-        return -1;
+        return put_failure();
     }
     while (len > 0) {
         ssize_t w = write(fd, p, len);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
+            int rc = w < 0 ? put_failure() : STORE_ERR;
             ads_errf(err, "write failed: %s", strerror(errno));
             close(fd);
             unlink(tmp);
-            return -1;
+            return rc;
         }
         p += w;
         len -= (size_t)w;
     }
     if (fsync(fd) != 0 || close(fd) != 0) {
+        int rc = put_failure();
         ads_errf(err, "fsync failed: %s", strerror(errno));
         unlink(tmp);
-        return -1;
+        return rc;
     }
     if (rename(tmp, path) != 0) {
+        int rc = put_failure();
         ads_errf(err, "rename failed: %s", strerror(errno));
         unlink(tmp);
-        return -1;
+        return rc;
     }
     fsync_dir_of(path);
-    return 0;
+    return STORE_OK;
 }
 
 static int local_put(struct store *base, const char *bucket, const char *key,
@@ -203,15 +213,20 @@ static int local_put(struct store *base, const char *bucket, const char *key,
 {
     struct local_store *s = (struct local_store *)base;
     char path[4096], mpath[4096];
+    int rc;
 
     (void)meta;    /* the local store keeps the content type only */
     (void)nmeta;
     if (object_path(s, bucket, key, path, sizeof path, err) != 0)
         return STORE_ERR;
-    if (content_type != NULL && meta_path(s, bucket, key, mpath, sizeof mpath) == 0 &&
-        write_atomic(mpath, content_type, strlen(content_type), err) != 0)
-        return STORE_ERR;
-    return write_atomic(path, data, len, err) == 0 ? STORE_OK : STORE_ERR;
+    if (content_type == NULL || meta_path(s, bucket, key, mpath, sizeof mpath) != 0)
+        mpath[0] = '\0';
+    if (mpath[0] != '\0' && (rc = write_atomic(mpath, content_type, strlen(content_type), err)) != STORE_OK)
+        return rc;
+    rc = write_atomic(path, data, len, err);
+    if (rc != STORE_OK && mpath[0] != '\0')
+        unlink(mpath);    /* no content type left behind for an object that is not there */
+    return rc;
 }
 
 static void type_from_ext(const char *key, char *out, size_t outsz)

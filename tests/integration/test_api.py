@@ -270,6 +270,55 @@ def local_uploads_are_limited_to_10_mib():
     expect(stored_object(UPLOADS, p["s3_key"]) is None)
 
 
+class FullDisk:
+    """A 64 KiB tmpfs mounted over one of the store's directories: the
+    local store's disk as full as a real one gets. Needs root."""
+
+    def __init__(self, *parts):
+        self.path = os.path.join(VAR, "storage", *parts)
+
+    def __enter__(self):
+        os.makedirs(self.path, exist_ok=True)
+        subprocess.run(["chown", "-R", "adsmith:adsmith" if RUNAS else "%d:%d" % (os.getuid(), os.getgid()),
+                        os.path.join(VAR, "storage")], check=True)
+        owner = "uid=%d,gid=%d" % (os.stat(self.path).st_uid, os.stat(self.path).st_gid)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755," + owner, "tmpfs", self.path], check=True)
+        return self
+
+    def files(self):
+        return [os.path.join(d, f) for d, _, fs in os.walk(self.path) for f in fs]
+
+    def __exit__(self, *exc):
+        subprocess.run(["umount", self.path], check=True)
+
+
+@test_if(STORAGE == "local" and os.geteuid() == 0)
+def a_full_disk_answers_507_leaves_nothing_and_recovers():
+    data = open(PHOTO, "rb").read()
+    expect(len(data) > 64 * 1024, "the photo must not fit the small disk")
+    p = presign(ALICE)
+    with FullDisk(UPLOADS, "uploads", "alice") as disk:
+        r = request("PUT", None, url=p["upload_url"], body=data, headers={"Content-Type": "image/png"})
+        j = expect_error(r, 507, "insufficient_storage")
+        expect(r.header("Retry-After"), "no Retry-After")
+        expect("space" in j["error"], j)
+        expect(disk.files() == [], "a partial file was left: %s" % disk.files())
+        expect(get("/api/upload/status/" + p["upload_id"], key=ALICE).json()["status"] == "not_found")
+        rid = "full-" + uuid.uuid4().hex[:8]
+        with FullDisk("adsmith-assets", "generated", "alice") as assets:
+            r = post("/api/assets", {"prompt": "An image for a full disk", "request_id": rid}, key=ALICE)
+            expect(r.status == 200, r.body)
+            expect(wait_until(lambda: sql("SELECT error IS NOT NULL FROM generated_images WHERE request_id = '%s'"
+                                          % rid) == "t", 20), "the failed store was not recorded")
+            expect(assets.files() == [], "a partial image was left: %s" % assets.files())
+        expect(get("/api/health").status == 200, "the API did not stay up")
+    r = request("PUT", None, url=p["upload_url"], body=data, headers={"Content-Type": "image/png"})
+    expect(r.status == 200, "the upload failed once space returned: %d %r" % (r.status, r.body))
+    expect(stored_object(UPLOADS, p["s3_key"]) == (len(data), hashlib.sha256(data).hexdigest()))
+    j = _wait_job(rid, timeout=60)
+    expect(j and j["status"] == "completed", "the job did not complete once space returned: %s" % j)
+
+
 def _botocore_presign(url, ctype, expires, secret=None, when=None):
     """A presigned PUT for url (without query) made by botocore's own signer."""
     import botocore.auth
