@@ -159,6 +159,36 @@ static int cmd_config_check(struct config *cfg)
     return 0;
 }
 
+/* Signed requests carry this machine's time: S3 refuses a header-signed
+ * request more than 15 minutes off, and a presigned URL is expired (or not
+ * yet valid) as soon as the skew passes its lifetime. The store's clock is
+ * read from the object it just wrote. Past CLOCK_WARN_S it is said; past
+ * CLOCK_FAIL_S the check fails. */
+#define CLOCK_WARN_S 60
+#define CLOCK_FAIL_S 300
+
+static int check_clock(time_t store_time, time_t sent, time_t answered)
+{
+    long skew;
+
+    if (store_time <= 0)
+        return STORE_OK;
+    skew = (long)(store_time - sent);
+    if (store_time >= sent && store_time <= answered)
+        skew = 0;
+    else if (store_time > answered)
+        skew = (long)(store_time - answered);
+    if (labs(skew) <= CLOCK_WARN_S) {
+        printf("clock:  ok\n");
+        return STORE_OK;
+    }
+    printf("clock:  %s: this machine's clock is %ld s %s the store's; presigned URLs that live less than "
+           "that are refused as expired%s; set the clock (NTP)\n",
+           labs(skew) > CLOCK_FAIL_S ? "FAILED" : "warning", labs(skew), skew > 0 ? "behind" : "ahead of",
+           labs(skew) > 900 ? " and S3 refuses every signed request past 15 minutes" : "");
+    return labs(skew) > CLOCK_FAIL_S ? STORE_ERR : STORE_OK;
+}
+
 static int cmd_storage_check(struct config *cfg)
 {
     static const char payload[] = "adsmith storage check\n";
@@ -167,7 +197,8 @@ static int cmd_storage_check(struct config *cfg)
     char err[ADS_ERRSZ], key[128], id[37];
     char *data = NULL;
     size_t len = 0;
-    int rc;
+    time_t sent, answered;
+    int rc, clock_rc = STORE_OK;
 
     s = store_open(cfg, err);
     if (s == NULL)
@@ -175,7 +206,9 @@ static int cmd_storage_check(struct config *cfg)
     ads_uuid4(id);
     snprintf(key, sizeof key, "adsmith-check/%s.txt", id);
     printf("store: %s, bucket %s, key %s\n", cfg->storage, cfg->uploads_bucket, key);
+    sent = time(NULL);
     rc = store_put(s, cfg->uploads_bucket, key, payload, sizeof payload - 1, "text/plain", err);
+    answered = time(NULL);
     printf("put:    %s%s\n", rc == STORE_OK ? "ok" : "FAILED: ", rc == STORE_OK ? "" : err);
     if (rc == STORE_OK) {
         rc = store_head(s, cfg->uploads_bucket, key, &info, err);
@@ -184,6 +217,8 @@ static int cmd_storage_check(struct config *cfg)
             rc = STORE_ERR;
         }
         printf("head:   %s%s\n", rc == STORE_OK ? "ok" : "FAILED: ", rc == STORE_OK ? "" : rc == STORE_NOT_FOUND ? "not found" : err);
+        if (rc == STORE_OK)
+            clock_rc = check_clock(info.last_modified, sent, answered);
     }
     if (rc == STORE_OK) {
         rc = store_get(s, cfg->uploads_bucket, key, 4096, &data, &len, err);
@@ -203,6 +238,8 @@ static int cmd_storage_check(struct config *cfg)
         printf("delete: %s%s\n", rc == STORE_OK ? "ok" : "FAILED: ", rc == STORE_OK ? "" : err);
     }
     store_close(s);
+    if (rc == STORE_OK)
+        rc = clock_rc;
     printf(rc == STORE_OK ? "storage ok\n" : "storage check failed\n");
     return rc == STORE_OK ? 0 : 1;
 }

@@ -765,6 +765,21 @@ def request_fails(url):
         return True
 
 
+@test_if(STORAGE == "s3")
+def storage_check_names_a_clock_ten_minutes_off():
+    env = dict(os.environ, ADSMITH_CONFIG=os.path.join(VAR, "adsmith.conf"))
+    for offset, word in (("-10m", "behind"), ("+10m", "ahead of")):
+        p = subprocess.run(RUNAS + ["faketime", "-f", offset, os.path.join(PREFIX, "bin", "adsmithctl"), "storage",
+                                    "check"], capture_output=True, text=True, env=env)
+        expect(p.returncode == 1 and "storage check failed" in p.stdout, p.stdout + p.stderr)
+        line = [x for x in p.stdout.splitlines() if x.startswith("clock:")]
+        expect(line and "FAILED" in line[0] and " s %s the store's" % word in line[0], p.stdout)
+        secs = int(re.search(r"clock is (\d+) s", line[0]).group(1))
+        expect(abs(secs - 600) <= 5, "measured %d s for a 600 s skew" % secs)
+    code, out, err = ctl("storage", "check")
+    expect(code == 0 and "clock:  ok" in out, out + err)
+
+
 # Keys a user could have: S3 takes any UTF-8 up to 1024 bytes.
 ODD_KEYS = ["with space.png", "a+b=c&d~e%f.png", "dir/sub dir/x y.jpg", "\u00fcn\u00efc\u00f6d\u00e9/\u65e5\u672c.png",
             "semi;colon,comma.png", "paren(1)[2]{3}.png", "quote'\"q.png", "hash#q?x.png", "star*!@$.png",
