@@ -139,7 +139,7 @@ pg_start() {
     local var=$1 extra=${2:-}
     if as_user "$(pg_bin)/pg_ctl" -D "$var/pg" status >/dev/null 2>&1; then return 0; fi
     as_user "$(pg_bin)/pg_ctl" -D "$var/pg" -l "$var/log/postgres.log" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$var/run' $extra" start >/dev/null \
+        -o "-c listen_addresses='' -c unix_socket_directories='$var/run' -c autovacuum_naptime=10s $extra" start >/dev/null \
         || { tail -20 "$var/log/postgres.log"; die "PostgreSQL did not start"; }
 }
 
