@@ -1,6 +1,6 @@
 #include "openai.h"
 #include "buf.h"
-#include "http.h"
+#include "outcall.h"
 #include "util.h"
 
 #include <curl/curl.h>

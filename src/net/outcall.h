@@ -7,8 +7,8 @@
  *
  * struct http_reply owns its body (http_reply_free).
  */
-#ifndef ADS_HTTP_H
-#define ADS_HTTP_H
+#ifndef ADS_OUTCALL_H
+#define ADS_OUTCALL_H
 
 #include <stddef.h>
 

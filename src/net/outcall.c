@@ -1,4 +1,4 @@
-#include "http.h"
+#include "outcall.h"
 #include "util.h"
 
 #include <openssl/rand.h>
