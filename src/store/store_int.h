@@ -18,6 +18,9 @@ struct store_ops {
                      const char *content_type, long expires, time_t now, char *err);
     char *(*public_url)(struct store *s, const char *bucket, const char *key);
     void (*close)(struct store *s);
+    /* NULL when the driver has no network call to offer (store_put_call). */
+    struct outcall *(*put_call)(struct store *s, const char *bucket, const char *key, const void *data, size_t len,
+                                const char *content_type, const struct sigv4_pair *meta, size_t nmeta, char *err);
 };
 
 struct store {
