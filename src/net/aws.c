@@ -108,9 +108,7 @@ static int sign_into(const struct aws_endpoint *ep, const char *path, const char
     struct sigv4_request req;
     struct sigv4_creds cr;
     char amzdate[17], hash[65];
-    char *auth;
-    size_t nh = 0, i;
-    int rc = 0;
+    size_t nh = 0;
 
     ads_fmt_amzdate(time(NULL), amzdate);
     ads_sha256_hex(body, len, hash);
@@ -132,15 +130,22 @@ static int sign_into(const struct aws_endpoint *ep, const char *path, const char
     cr.session_token = ep->session_token;
     cr.region = ep->region;
     cr.service = ep->service;
-    auth = sigv4_authorization(&cr, &req, amzdate);
-    if (auth == NULL)
+    if (aws_sign_call(c, &cr, &req, amzdate) != 0)
         return -1;
-    for (i = 1; i < nh && rc == 0; i++)       /* curl sends Host itself */
-        rc = outcall_header(c, h[i].name, h[i].value);
+    return outcall_header(c, "Accept", "application/json");
+}
+
+int aws_sign_call(struct outcall *c, const struct sigv4_creds *cr, const struct sigv4_request *req,
+                  const char *amzdate)
+{
+    char *auth = sigv4_authorization(cr, req, amzdate);
+    size_t i;
+    int rc = auth != NULL ? 0 : -1;
+
+    for (i = 1; i < req->nheaders && rc == 0; i++)       /* curl sends Host itself */
+        rc = outcall_header(c, req->headers[i].name, req->headers[i].value);
     if (rc == 0)
         rc = outcall_header(c, "Authorization", auth);
-    if (rc == 0)
-        rc = outcall_header(c, "Accept", "application/json");
     if (rc == 0)
         rc = outcall_header(c, "Expect", "");
     free(auth);

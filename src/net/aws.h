@@ -58,6 +58,14 @@ struct outcall *aws_call_new(const struct aws_endpoint *ep, const char *raw_path
                              const char *content_type, const char *body, size_t len, const char *what,
                              char *err);
 
+/* Signs req (whose headers start with "host") with cr at amzdate and adds
+ * its headers but host, the Authorization header and an empty Expect to c.
+ * 0, or -1 when out of memory. */
+struct sigv4_creds;
+struct sigv4_request;
+int aws_sign_call(struct outcall *c, const struct sigv4_creds *cr, const struct sigv4_request *req,
+                  const char *amzdate);
+
 /* The AWS JSON classifier (an outcall_classify): 2xx OK; 429 or a
  * throttling error type THROTTLED; 400 (validation, the content filter)
  * PERMANENT; anything else, curl errors included, RETRY. The message says

@@ -128,6 +128,18 @@ static void creds_of(const struct s3_store *s, struct sigv4_creds *c)
     c->service = "s3";
 }
 
+/* The request to sign for an object (decoded path; headers start with host). */
+static void request_of(struct sigv4_request *req, const char *method, const struct target *t,
+                       const struct sigv4_pair *h, size_t nh, const char *payload_hash)
+{
+    memset(req, 0, sizeof *req);
+    req->method = method;
+    req->path = t->path;
+    req->headers = h;
+    req->nheaders = nh;
+    req->payload_hash = payload_hash;
+}
+
 /* Text between <tag> and </tag> in an S3 error document. */
 static void xml_field(const char *xml, const char *tag, char *out, size_t outsz)
 {
@@ -189,7 +201,6 @@ static int s3_build(const struct s3_store *s, struct outcall *c, const char *op,
     char metanames[8][80];
     struct sigv4_request req;
     char amzdate[17], hash[65];
-    char *auth;
     size_t nh = 0, i;
     int rc;
 
@@ -215,24 +226,13 @@ static int s3_build(const struct s3_store *s, struct outcall *c, const char *op,
         snprintf(metanames[i], sizeof metanames[i], "x-amz-meta-%s", meta[i].name);
         h[nh++] = (struct sigv4_pair){ metanames[i], meta[i].value };
     }
-    memset(&req, 0, sizeof req);
-    req.method = method;
-    req.path = t.path;
-    req.headers = h;
-    req.nheaders = nh;
-    req.payload_hash = hash;
+    request_of(&req, method, &t, h, nh, hash);
     creds_of(s, &cr);
-    auth = sigv4_authorization(&cr, &req, amzdate);
-    rc = auth != NULL && !t.url.oom ? outcall_request(c, method, t.url.data, body, body ? len : 0, err) : -1;
-    for (i = 1; i < nh && rc == 0; i++)     /* curl sets Host itself */
-        rc = outcall_header(c, h[i].name, h[i].value);
-    if (rc == 0)
-        rc = outcall_header(c, "Authorization", auth);
-    if (rc == 0)
-        rc = outcall_header(c, "Expect", "");
-    if (rc != 0)
+    rc = t.url.oom ? -1 : outcall_request(c, method, t.url.data, body, body ? len : 0, err);
+    if (rc == 0 && aws_sign_call(c, &cr, &req, amzdate) != 0) {
         ads_errf(err, "out of memory");
-    free(auth);
+        rc = -1;
+    }
     buf_free(&t.url);
     return rc;
 }
@@ -338,12 +338,7 @@ static char *s3_presign(struct store *base, const char *method, const char *buck
     if (content_type != NULL && strcmp(method, "PUT") == 0)
         h[nh++] = (struct sigv4_pair){ "content-type", content_type };
     h[nh++] = (struct sigv4_pair){ "host", t.host };
-    memset(&req, 0, sizeof req);
-    req.method = method;
-    req.path = t.path;
-    req.headers = h;
-    req.nheaders = nh;
-    req.payload_hash = SIGV4_UNSIGNED;
+    request_of(&req, method, &t, h, nh, SIGV4_UNSIGNED);
     creds_of(s, &c);
     q = sigv4_presign_query(&c, &req, now, expires);
     if (q == NULL) {
