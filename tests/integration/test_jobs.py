@@ -11,6 +11,7 @@ woken by NOTIFY, a retry that runs on time was scheduled by run_after."""
 
 import glob
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -427,7 +428,7 @@ def a_slow_s3_store_holds_no_other_job_up():
         rid = enqueue("An image whose first store attempt meets SlowDown")
         expect(wait_status(rid, "completed", 20), row(rid, "status, attempts, error"))
         expect(row(rid, "attempts") == "1" and s3emu.stats()["failed_injected"] == before + 1, row(rid))
-        expect("SlowDown; retrying" in read_log(gen), read_log(gen)[-2000:])
+        expect(re.search(r"S3 PutObject: HTTP 503 SlowDown.*; retrying", read_log(gen)), read_log(gen)[-2000:])
     finally:
         if gen is not None:
             stop_generator(gen)
