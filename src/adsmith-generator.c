@@ -6,8 +6,11 @@
  * leases and jobs whose retry time has come. Up to generator_concurrency
  * jobs are in flight: with image_provider = bedrock their Nova Canvas calls
  * run side by side in one curl multi, polled together with the PostgreSQL
- * socket; the built-in renderer draws in the loop itself. Results are
- * written under the job's lease, completions batched into one statement.
+ * socket; the built-in renderer draws in the loop itself. With storage =
+ * s3 the image's PutObject runs in the same multi (store_put_call), its
+ * retries scheduled by the loop, so a slow store holds up no other job.
+ * Results are written under the job's lease, completions batched into one
+ * statement.
  *
  * ThrottlingException halves the number of jobs in flight (at most once a
  * second) and each success adds it back slowly, so a throttled account is
@@ -35,6 +38,7 @@
 
 #include "aws.h"
 #include "canvas.h"
+#include "outcall.h"
 #include "cfg.h"
 #include "db.h"
 #include "jobq.h"
@@ -72,7 +76,9 @@ enum outcome { OUT_COMPLETE, OUT_FAIL, OUT_RELEASE };
 struct slot {
     enum slot_state state;
     struct jobq_job job;
-    struct aws_call *call;       /* while RUNNING with bedrock */
+    struct outcall *call;        /* while RUNNING: the model call, then the store's */
+    int storing;                 /* call is the image's PutObject */
+    double retry_at;             /* call waits for its next attempt (not in the multi) */
     double started;
     /* The result, while DONE and not yet written. */
     enum outcome out;
@@ -146,8 +152,24 @@ static void drop_call(struct gen *g, struct slot *s)
     if (s->call == NULL)
         return;
     curl_multi_remove_handle(g->multi, s->call->easy);
-    aws_call_free(s->call);
+    outcall_free(s->call);
     s->call = NULL;
+    s->storing = 0;
+    s->retry_at = 0;
+}
+
+/* Begins the slot's call's next attempt in the multi; 0, or -1 with a message. */
+static int launch(struct gen *g, struct slot *s, char *err)
+{
+    s->retry_at = 0;
+    if (outcall_begin(s->call, err) != 0)
+        return -1;
+    s->call->user = s;
+    if (curl_multi_add_handle(g->multi, s->call->easy) != CURLM_OK) {
+        ads_errf(err, "%s: could not start the call", s->call->what);
+        return -1;
+    }
+    return 0;
 }
 
 static void slot_free(struct gen *g, struct slot *s)
@@ -168,21 +190,45 @@ static void set_fail(struct gen *g, struct slot *s, const char *error, int perma
     snprintf(s->error, sizeof s->error, "%s", error);
 }
 
-/* Stores the image and marks the slot ready to complete. */
+static void stored(struct gen *g, struct slot *s)
+{
+    s->url = store_public_url(g->store, g->cfg.assets_bucket, s->key);
+    s->state = SLOT_DONE;
+    s->out = OUT_COMPLETE;
+}
+
+static void store_failed(struct gen *g, struct slot *s, const char *err)
+{
+    log_error("job %s: store failed: %s (attempt %d)", s->job.request_id, err, s->job.attempts);
+    set_fail(g, s, "could not store the image", 0);
+}
+
+/* Stores the image: over the network as a call in the multi (the slot
+ * stays RUNNING until it ends), else at once; then the slot is ready to
+ * complete. */
 static void store_result(struct gen *g, struct slot *s, const unsigned char *png, size_t len)
 {
     struct sigv4_pair meta[2] = { { "request-id", s->job.request_id }, { "generator", g->generator_meta } };
     char err[ADS_ERRSZ];
 
     jobq_asset_key(&s->job, (long)time(NULL), s->key, sizeof s->key);
-    if (store_put_meta(g->store, g->cfg.assets_bucket, s->key, png, len, "image/png", meta, 2, err) != STORE_OK) {
-        log_error("job %s: store failed: %s (attempt %d)", s->job.request_id, err, s->job.attempts);
-        set_fail(g, s, "could not store the image", 0);
+    if (!store_has_put_call(g->store)) {
+        if (store_put_meta(g->store, g->cfg.assets_bucket, s->key, png, len, "image/png", meta, 2, err) != STORE_OK)
+            store_failed(g, s, err);
+        else
+            stored(g, s);
         return;
     }
-    s->url = store_public_url(g->store, g->cfg.assets_bucket, s->key);
-    s->state = SLOT_DONE;
-    s->out = OUT_COMPLETE;
+    s->call = store_put_call(g->store, g->cfg.assets_bucket, s->key, png, len, "image/png", meta, 2, err);
+    if (s->call == NULL) {
+        store_failed(g, s, err);
+        return;
+    }
+    s->storing = 1;
+    if (launch(g, s, err) != 0) {
+        drop_call(g, s);
+        store_failed(g, s, err);
+    }
 }
 
 static void run_builtin(struct gen *g, struct slot *s)
@@ -211,17 +257,11 @@ static void start_bedrock(struct gen *g, struct slot *s)
         set_fail(g, s, err, 1);
         return;
     }
-    s->call = aws_call_new(&g->ep, g->invoke_path.data, NULL, "application/json", body, len, err);
+    s->call = aws_call_new(&g->ep, g->invoke_path.data, NULL, "application/json", body, len, "Nova Canvas", err);
     free(body);
-    if (s->call == NULL) {
+    if (s->call == NULL || launch(g, s, err) != 0) {
+        drop_call(g, s);
         set_fail(g, s, err, 0);
-        return;
-    }
-    s->call->user = s;
-    if (curl_multi_add_handle(g->multi, s->call->easy) != CURLM_OK) {
-        aws_call_free(s->call);
-        s->call = NULL;
-        set_fail(g, s, "could not start the model call", 0);
     }
 }
 
@@ -247,37 +287,83 @@ static void on_success(struct gen *g)
         log_info("model no longer throttled: %d jobs in flight allowed", g->nslots);
 }
 
-/* A model call ended. */
-static void finish_call(struct gen *g, struct slot *s, CURLcode cc, double now)
+/* The model call ended as o. */
+static void finish_model(struct gen *g, struct slot *s, enum outcall_class o, char *msg, double now)
 {
-    char msg[ADS_ERRSZ];
     unsigned char *png = NULL;
     size_t len = 0;
-    enum aws_outcome o = aws_call_outcome(s->call, cc, "Nova Canvas", msg);
 
-    if (o == AWS_OK)
+    if (o == OUTCALL_OK)
         o = canvas_reply(s->call->reply.data, s->call->reply.len, s->job.aspect_ratio, &png, &len, msg);
     drop_call(g, s);
     switch (o) {
-    case AWS_OK:
+    case OUTCALL_OK:
         on_success(g);
         store_result(g, s, png, len);
         free(png);
         return;
-    case AWS_THROTTLED:
+    case OUTCALL_THROTTLED:
         on_throttle(g, now);
         g->throttled++;
         set_fail(g, s, msg, 0);
         s->out = OUT_RELEASE;
         return;
-    case AWS_PERMANENT:
+    case OUTCALL_PERMANENT:
         log_warn("job %s: %s", s->job.request_id, msg);
         set_fail(g, s, msg, 1);
         return;
-    case AWS_RETRY:
+    case OUTCALL_RETRY:
         log_warn("job %s: %s (attempt %d)", s->job.request_id, msg, s->job.attempts);
         set_fail(g, s, msg, 0);
         return;
+    }
+}
+
+/* The slot's call (model or store) ended with cc: out of the multi, then
+ * classified, and either scheduled again as its policy says or done. */
+static void finish_call(struct gen *g, struct slot *s, CURLcode cc, double now)
+{
+    char msg[ADS_ERRSZ];
+    enum outcall_class o;
+    double again;
+
+    curl_multi_remove_handle(g->multi, s->call->easy);
+    o = outcall_end(s->call, cc, msg);
+    if ((again = outcall_next_try(s->call, o)) > 0) {
+        log_warn("job %s: %s; retrying (attempt %d)", s->job.request_id, msg, s->call->attempt + 1);
+        s->retry_at = again;
+        return;
+    }
+    if (!s->storing) {
+        finish_model(g, s, o, msg, now);
+    } else if (o == OUTCALL_OK) {
+        drop_call(g, s);
+        stored(g, s);
+    } else {
+        drop_call(g, s);
+        store_failed(g, s, msg);
+    }
+}
+
+/* Calls whose next attempt has come go back into the multi. */
+static void relaunch_due(struct gen *g, double now)
+{
+    char err[ADS_ERRSZ];
+    int i;
+
+    for (i = 0; i < g->nslots; i++) {
+        struct slot *s = &g->slots[i];
+        if (s->state != SLOT_RUNNING || s->call == NULL || s->retry_at <= 0 || now < s->retry_at)
+            continue;
+        if (launch(g, s, err) == 0)
+            continue;
+        if (s->storing) {
+            drop_call(g, s);
+            store_failed(g, s, err);
+        } else {
+            drop_call(g, s);
+            set_fail(g, s, err, 0);
+        }
     }
 }
 
@@ -504,8 +590,11 @@ static double wake_time(const struct gen *g, double now, int db_up)
         until = min_pos(until, g->next_due);
     if (g->draining)
         until = min_pos(until, g->drain_deadline);
-    for (i = 0; i < g->nslots; i++)
+    for (i = 0; i < g->nslots; i++) {
         unwritten += g->slots[i].state == SLOT_DONE;
+        if (g->slots[i].state == SLOT_RUNNING && g->slots[i].retry_at > 0)
+            until = min_pos(until, g->slots[i].retry_at);
+    }
     if ((unwritten > 0 && db_up) || (g->more && db_up && !g->draining && (int)g->limit > g->busy) ||
         (got_term && !g->draining))
         return now;
@@ -538,7 +627,7 @@ static void wait_events(struct gen *g, double now, int db_up)
     curl_multi_perform(g->multi, &running);
     now = ads_now_ms();
     while ((m = curl_multi_info_read(g->multi, &queued)) != NULL) {
-        struct aws_call *call = NULL;
+        struct outcall *call = NULL;
         if (m->msg != CURLMSG_DONE)
             continue;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&call);
@@ -670,6 +759,7 @@ static int step(struct gen *g)
     }
     if (up && !g->draining && g->more)
         claim(g, now);
+    relaunch_due(g, now);
     wait_events(g, now, g->listen_gen != 0);
     return 0;
 }

@@ -10,15 +10,22 @@ void buf_init(struct buf *b)
     memset(b, 0, sizeof *b);
 }
 
+void buf_init_max(struct buf *b, size_t max)
+{
+    buf_init(b);
+    b->max = max;
+}
+
 void buf_free(struct buf *b)
 {
     free(b->data);
-    buf_init(b);
+    buf_init_max(b, b->max);
 }
 
 void buf_reset(struct buf *b)
 {
     b->len = 0;
+    b->too_large = 0;
     if (b->data != NULL)
         b->data[0] = '\0';
 }
@@ -30,6 +37,10 @@ static int grow(struct buf *b, size_t extra)
 
     if (b->oom)
         return -1;
+    if (b->max > 0 && extra > b->max - b->len) {
+        b->too_large = 1;
+        return -1;
+    }
     need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
@@ -92,6 +103,15 @@ char *buf_steal(struct buf *b)
     if (b->data == NULL)
         buf_add(b, "", 0);
     p = b->data;
-    buf_init(b);
+    buf_init_max(b, b->max);
     return p;
+}
+
+size_t buf_write(char *p, size_t size, size_t n, void *arg)
+{
+    struct buf *b = arg;
+    size_t len = size * n;
+
+    buf_add(b, p, len);
+    return b->oom || b->too_large ? 0 : len;
 }

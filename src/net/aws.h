@@ -1,12 +1,11 @@
 /*
- * aws: signed JSON calls to AWS services other than S3 (bedrock-runtime
- * today), as curl easy handles the caller runs itself, one at a time or
- * many at once in a curl multi; and the reading of AWS's JSON error answers
- * (x-amzn-ErrorType or __type, message) into what a caller should do next.
+ * aws: signed JSON calls to AWS services other than S3 (bedrock-runtime,
+ * Rekognition), as outcalls (outcall.h) the caller runs blocking
+ * (aws_call_retried) or in a curl multi; and the AWS JSON error reader,
+ * the outcall classifier for these services.
  *
- * struct aws_endpoint owns its strings (aws_endpoint_free). struct aws_call
- * owns its easy handle, header list, request body and reply buffer
- * (aws_call_free); the caller must remove the handle from any multi first.
+ * struct aws_endpoint owns its strings (aws_endpoint_free); it is only
+ * read once set up, so threads may share one.
  */
 #ifndef ADS_AWS_H
 #define ADS_AWS_H
@@ -17,6 +16,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "outcall.h"
 
 struct aws_endpoint {
     char *scheme;            /* "http" | "https" */
@@ -47,52 +47,39 @@ int aws_endpoint_init(struct aws_endpoint *ep, const char *url, const char *serv
                       const char *session_token, long connect_ms, long timeout_ms, char *err);
 void aws_endpoint_free(struct aws_endpoint *ep);
 
-/* What a caller does with a finished call. */
-enum aws_outcome {
-    AWS_OK = 0,
-    AWS_RETRY,               /* 5xx, timeouts, connection errors, 401/403/404: try later */
-    AWS_THROTTLED,           /* 429 / ThrottlingException: slow down, try later */
-    AWS_PERMANENT            /* 400 (validation, content filter): never succeeds */
-};
-
-struct aws_call {
-    CURL *easy;
-    struct curl_slist *headers;
-    char *body;              /* request body */
-    struct buf reply;        /* reply body, up to AWS_MAX_REPLY bytes */
-    int too_large;
-    char error_type[96];     /* x-amzn-ErrorType, without the ":url" tail */
-    char request_id[80];     /* x-amzn-RequestId */
-    void *user;              /* the caller's */
-};
-
 #define AWS_MAX_REPLY (48u * 1024 * 1024)
 
-/* A POST of body (len bytes, copied) to the endpoint's prefix + raw_path
- * (already percent-encoded as on the wire), signed now. target is the
- * X-Amz-Target header or NULL. NULL with a message on failure. */
-struct aws_call *aws_call_new(const struct aws_endpoint *ep, const char *raw_path,
-                              const char *target, const char *content_type,
-                              const char *body, size_t len, char *err);
-void aws_call_free(struct aws_call *c);
+/* A signed POST of body (len bytes, copied) to the endpoint's prefix +
+ * raw_path (already percent-encoded as on the wire), as an outcall named
+ * what: target is the X-Amz-Target header or NULL; the endpoint's connect
+ * and total timeouts, the reply up to AWS_MAX_REPLY, AWS's classifier, no
+ * retries. NULL with a message on failure. */
+struct outcall *aws_call_new(const struct aws_endpoint *ep, const char *raw_path, const char *target,
+                             const char *content_type, const char *body, size_t len, const char *what,
+                             char *err);
 
-/* After the transfer ended with cc: the outcome, and for anything but
- * AWS_OK a one-line description in msg (what, HTTP status, AWS error type
- * and message, request id; never a credential). what names the service. */
-enum aws_outcome aws_call_outcome(struct aws_call *c, CURLcode cc, const char *what, char *msg);
+/* Signs req (whose headers start with "host") with cr at amzdate and adds
+ * its headers but host, the Authorization header and an empty Expect to c.
+ * 0, or -1 when out of memory. */
+struct sigv4_creds;
+struct sigv4_request;
+int aws_sign_call(struct outcall *c, const struct sigv4_creds *cr, const struct sigv4_request *req,
+                  const char *amzdate);
 
-/* Runs a call to the end on its own (the CLI, tests). */
-enum aws_outcome aws_call_perform(struct aws_call *c, const char *what, char *msg);
+/* The AWS JSON classifier (an outcall_classify): 2xx OK; 429 or a
+ * throttling error type THROTTLED; 400 (validation, the content filter)
+ * PERMANENT; anything else, curl errors included, RETRY. The message says
+ * what, HTTP status, AWS error type (x-amzn-ErrorType or __type) and
+ * message, request id; never a credential. */
+enum outcall_class aws_classify(struct outcall *c, CURLcode cc, char *msg);
 
-/* A call run on its own, retried on AWS_RETRY and AWS_THROTTLED up to
- * retries times with full-jitter backoff (200 ms doubling), each attempt's
- * total timeout cut to what is left before deadline_ms (ads_now_ms clock).
- * On AWS_OK *out is the finished call (caller frees); otherwise NULL and
- * msg says why. */
-enum aws_outcome aws_call_retried(struct aws_endpoint *ep, const char *raw_path, const char *target,
-                                  const char *content_type, const char *body, size_t len,
-                                  const char *what, double deadline_ms, int retries,
-                                  struct aws_call **out, char *msg);
+/* aws_call_new run on this thread, retried on RETRY and THROTTLED up to
+ * retries times (outcall_policy_default), within deadline_ms. On
+ * OUTCALL_OK *out is the finished call (outcall_free); otherwise NULL and
+ * msg says why. Thread-safe for different endpoints or a shared const one. */
+enum outcall_class aws_call_retried(const struct aws_endpoint *ep, const char *raw_path, const char *target,
+                                    const char *content_type, const char *body, size_t len, const char *what,
+                                    double deadline_ms, int retries, struct outcall **out, char *msg);
 
 /* Appends bedrock-runtime's "/model/{model, URI-encoded}/{op}" to b (op
  * "invoke" or "converse"). */

@@ -104,8 +104,8 @@ int agent_tool_calls(json_object *msg, struct agent_tool_call *calls, int max)
     return n;
 }
 
-/* The user message carrying a turn's tool results. */
-static json_object *results_message(struct agent_tool_call *calls, int n)
+/* Converse: the user message carrying a turn's tool results. */
+static void converse_results(json_object *messages, struct agent_tool_call *calls, int n)
 {
     json_object *m = json_object_new_object(), *content = json_object_new_array();
     int i;
@@ -113,8 +113,8 @@ static json_object *results_message(struct agent_tool_call *calls, int n)
     for (i = 0; i < n; i++) {
         json_object *block = json_object_new_object(), *tr = json_object_new_object();
         json_object *parts = json_object_new_array(), *part = json_object_new_object();
-        json_object_object_add(part, "json", calls[i].result ? calls[i].result : json_object_new_object());
-        calls[i].result = NULL;
+        json_object_object_add(part, "json", calls[i].result ? json_object_get(calls[i].result)
+                                                             : json_object_new_object());
         json_object_array_add(parts, part);
         json_object_object_add(tr, "toolUseId", json_object_new_string(calls[i].id));
         json_object_object_add(tr, "content", parts);
@@ -124,59 +124,131 @@ static json_object *results_message(struct agent_tool_call *calls, int n)
     }
     json_object_object_add(m, "role", json_object_new_string("user"));
     json_object_object_add(m, "content", content);
-    return m;
+    json_object_array_add(messages, m);
+}
+
+/* Converse's per-run state: the endpoint and the model's path. */
+struct converse {
+    struct aws_endpoint ep;
+    struct buf path;
+};
+
+static int converse_open(const struct config *cfg, void **state, char *err)
+{
+    struct converse *cv = calloc(1, sizeof *cv);
+
+    if (cv == NULL) {
+        ads_errf(err, "out of memory");
+        return -1;
+    }
+    buf_init(&cv->path);
+    if (aws_bedrock_endpoint(&cv->ep, cfg, cfg->ai_timeout_ms, err) != 0) {
+        free(cv);
+        return -1;
+    }
+    aws_bedrock_path(&cv->path, cfg->text_model, "converse");
+    *state = cv;
+    if (cv->path.oom) {
+        ads_errf(err, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void converse_close(void *state)
+{
+    struct converse *cv = state;
+
+    if (cv == NULL)
+        return;
+    aws_endpoint_free(&cv->ep);
+    buf_free(&cv->path);
+    free(cv);
+}
+
+static void converse_start(json_object *messages, const char *prompt)
+{
+    json_object_array_add(messages, user_text(prompt));
 }
 
 /* One Converse call; the reply's root object, or NULL with a message. */
-static json_object *converse(struct aws_endpoint *ep, const char *path, json_object *messages, long max_tokens,
-                             double deadline, struct novapro_usage *usage, char *err)
+static json_object *converse_call(void *state, const struct config *cfg, json_object *messages, double deadline,
+                                  struct novapro_usage *usage, char *err)
 {
-    struct aws_call *c = NULL;
+    struct converse *cv = state;
+    struct outcall *c = NULL;
     json_object *root = NULL;
-    char *body = converse_body(messages, max_tokens);
+    char *body = converse_body(messages, cfg->text_max_tokens);
 
-    if (body != NULL && aws_call_retried(ep, path, NULL, "application/json", body, strlen(body), "Nova Pro Converse",
-                                         deadline, RETRIES, &c, err) == AWS_OK) {
-        root = json_tokener_parse(c->reply.data ? c->reply.data : "");
+    if (body != NULL && aws_call_retried(&cv->ep, cv->path.data, NULL, "application/json", body, strlen(body),
+                                         "Nova Pro Converse", deadline, RETRIES, &c, err) == OUTCALL_OK) {
+        root = json_tokener_parse(outcall_text(c));
         if (root == NULL)
             ads_errf(err, "Nova Pro Converse: the reply is not JSON");
-        aws_call_free(c);
+        outcall_free(c);
     }
     free(body);
     novapro_count_usage(root, usage);
     return root;
 }
 
-static int endpoint_for(const struct config *cfg, struct aws_endpoint *ep, struct buf *path, char *err)
+static json_object *converse_message(json_object *reply, const char **stop, char *err)
 {
-    if (aws_bedrock_endpoint(ep, cfg, cfg->ai_timeout_ms, err) != 0)
-        return -1;
-    aws_bedrock_path(path, cfg->text_model, "converse");
-    return path->oom ? -1 : 0;
+    json_object *msg, *v;
+
+    if (!json_object_object_get_ex(reply, "output", &msg) || !json_object_object_get_ex(msg, "message", &msg)) {
+        ads_errf(err, "Nova Pro Converse: the reply holds no message");
+        return NULL;
+    }
+    *stop = json_object_object_get_ex(reply, "stopReason", &v) ? json_object_get_string(v) : "";
+    return msg;
 }
 
-int agent_run(const struct config *cfg, const char *prompt, double deadline_ms, agent_runner run, void *ctx,
-              json_object **campaign, struct novapro_usage *usage, int *turns, char *err)
+static int converse_tool_calls(json_object *msg, const char *stop, struct agent_tool_call *calls, int max,
+                               json_object *holder)
 {
-    struct aws_endpoint ep;
-    struct buf path, text;
-    json_object *messages = json_object_new_array();
+    (void)holder;
+    return strcmp(stop, "tool_use") == 0 ? agent_tool_calls(msg, calls, max) : 0;
+}
+
+static int converse_answer(json_object *msg, const char *stop, json_object **campaign, char *err)
+{
+    struct buf text;
+    int rc;
+
+    buf_init(&text);
+    novapro_message_text(msg, &text);
+    rc = novapro_extract(text.data ? text.data : "", stop, campaign, err);
+    buf_free(&text);
+    return rc;
+}
+
+static const struct agent_ops converse_ops = {
+    converse_open, converse_close, converse_start, converse_call, converse_message,
+    converse_tool_calls, converse_answer, converse_results,
+};
+
+int agent_loop(const struct agent_ops *ops, const struct config *cfg, const char *prompt, double deadline_ms,
+               agent_runner run, void *ctx, json_object **campaign, struct novapro_usage *usage, int *turns,
+               char *err)
+{
+    json_object *messages, *holder;
+    void *state = NULL;
     int rc = AGENT_FAILED;
 
     *campaign = NULL;
     *turns = 0;
-    buf_init(&path);
-    buf_init(&text);
-    if (endpoint_for(cfg, &ep, &path, err) != 0) {
-        json_object_put(messages);
-        buf_free(&path);
+    if (ops->open(cfg, &state, err) != 0) {
+        ops->close(state);
         return AGENT_FAILED;
     }
-    json_object_array_add(messages, user_text(prompt));
+    messages = json_object_new_array();
+    holder = json_object_new_array();
+    ops->start(messages, prompt);
     for (;;) {
         struct agent_tool_call calls[AGENT_MAX_TOOL_CALLS];
-        json_object *reply, *msg, *stop;
-        const char *why;
+        json_object *reply, *msg;
+        const char *stop = "";
         int n, i;
 
         if (*turns >= cfg->agent_max_turns) {
@@ -185,34 +257,33 @@ int agent_run(const struct config *cfg, const char *prompt, double deadline_ms, 
             break;
         }
         (*turns)++;
-        reply = converse(&ep, path.data, messages, cfg->text_max_tokens, deadline_ms, usage, err);
-        if (reply == NULL)
+        if ((reply = ops->call(state, cfg, messages, deadline_ms, usage, err)) == NULL)
             break;
-        if (!json_object_object_get_ex(reply, "output", &msg) || !json_object_object_get_ex(msg, "message", &msg)) {
-            ads_errf(err, "Nova Pro Converse: the reply holds no message");
+        if ((msg = ops->message(reply, &stop, err)) == NULL) {
             json_object_put(reply);
             break;
         }
-        why = json_object_object_get_ex(reply, "stopReason", &stop) ? json_object_get_string(stop) : "";
         json_object_array_add(messages, json_object_get(msg));
-        n = strcmp(why, "tool_use") == 0 ? agent_tool_calls(msg, calls, AGENT_MAX_TOOL_CALLS) : 0;
+        n = ops->tool_calls(msg, stop, calls, AGENT_MAX_TOOL_CALLS, holder);
         if (n == 0) {
-            buf_reset(&text);
-            novapro_message_text(msg, &text);
-            rc = novapro_extract(text.data ? text.data : "", why, campaign, err) == NOVAPRO_OK ? AGENT_OK
-                                                                                          : AGENT_NO_CAMPAIGN;
+            rc = ops->answer(msg, stop, campaign, err) == NOVAPRO_OK ? AGENT_OK : AGENT_NO_CAMPAIGN;
             json_object_put(reply);
             break;
         }
         run(ctx, calls, n);
-        json_object_array_add(messages, results_message(calls, n));
+        ops->add_results(messages, calls, n);
         for (i = 0; i < n; i++)
             json_object_put(calls[i].result);
         json_object_put(reply);
     }
     json_object_put(messages);
-    buf_free(&path);
-    buf_free(&text);
-    aws_endpoint_free(&ep);
+    json_object_put(holder);
+    ops->close(state);
     return rc;
+}
+
+int agent_run(const struct config *cfg, const char *prompt, double deadline_ms, agent_runner run, void *ctx,
+              json_object **campaign, struct novapro_usage *usage, int *turns, char *err)
+{
+    return agent_loop(&converse_ops, cfg, prompt, deadline_ms, run, ctx, campaign, usage, turns, err);
 }

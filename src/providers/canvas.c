@@ -112,12 +112,12 @@ static int refusal(json_object *root, char *msg)
     return 1;
 }
 
-enum aws_outcome canvas_reply(const char *body, size_t len, const char *aspect_ratio,
+enum outcall_class canvas_reply(const char *body, size_t len, const char *aspect_ratio,
                               unsigned char **png, size_t *pnglen, char *msg)
 {
     json_tokener *tok = json_tokener_new();
     json_object *root = NULL, *images, *first;
-    enum aws_outcome rc = AWS_RETRY;
+    enum outcall_class rc = OUTCALL_RETRY;
     int w, h;
 
     *png = NULL;
@@ -126,13 +126,13 @@ enum aws_outcome canvas_reply(const char *body, size_t len, const char *aspect_r
     json_tokener_free(tok);
     if (render_size(aspect_ratio, &w, &h) != 0) {
         ads_errf(msg, "unknown aspect ratio");
-        rc = AWS_PERMANENT;
+        rc = OUTCALL_PERMANENT;
     } else if (root == NULL || !json_object_is_type(root, json_type_object)) {
         ads_errf(msg, "Nova Canvas: reply is not a JSON object");
     } else if (!json_object_object_get_ex(root, "images", &images) ||
                !json_object_is_type(images, json_type_array) || json_object_array_length(images) == 0) {
         if (refusal(root, msg))
-            rc = AWS_PERMANENT;
+            rc = OUTCALL_PERMANENT;
         else
             ads_errf(msg, "Nova Canvas: reply holds no image");
     } else if ((first = json_object_array_get_idx(images, 0)) == NULL ||
@@ -146,7 +146,7 @@ enum aws_outcome canvas_reply(const char *body, size_t len, const char *aspect_r
         free(*png);
         *png = NULL;
     } else {
-        rc = AWS_OK;
+        rc = OUTCALL_OK;
     }
     json_object_put(root);
     return rc;

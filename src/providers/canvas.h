@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "aws.h"
+#include "outcall.h"
 #include "buf.h"
 
 /* cfgScale for a style: natural 6.0, vivid 8.0, anything else 7.0. */
@@ -23,10 +23,10 @@ double canvas_cfg_scale(const char *style);
 char *canvas_request(const char *prompt, const char *style, const char *aspect_ratio,
                      const char *quality, size_t *len, char *err);
 
-/* Reads a 2xx reply. AWS_OK with *png and *pnglen set; AWS_PERMANENT when the
- * model refused (its error is in msg); AWS_RETRY when the reply is not a
+/* Reads a 2xx reply. OUTCALL_OK with *png and *pnglen set; OUTCALL_PERMANENT when the
+ * model refused (its error is in msg); OUTCALL_RETRY when the reply is not a
  * whole PNG of the asked size (a broken answer may not repeat). */
-enum aws_outcome canvas_reply(const char *body, size_t len, const char *aspect_ratio,
+enum outcall_class canvas_reply(const char *body, size_t len, const char *aspect_ratio,
                               unsigned char **png, size_t *pnglen, char *msg);
 
 /* 1 when data is a PNG whose IHDR says w x h and which ends with IEND. */

@@ -308,7 +308,7 @@ int novapro_synthesize(const struct config *cfg, const char *prompt, double dead
                        struct novapro_usage *usage, char *err)
 {
     struct aws_endpoint ep;
-    struct aws_call *c = NULL;
+    struct outcall *c = NULL;
     struct buf path, text;
     char stop[32];
     char *body;
@@ -323,10 +323,10 @@ int novapro_synthesize(const struct config *cfg, const char *prompt, double dead
     body = novapro_body(prompt, cfg->text_max_tokens);
     if (body != NULL && !path.oom &&
         aws_call_retried(&ep, path.data, NULL, "application/json", body, strlen(body), "Nova Pro",
-                         cfg_ai_deadline(cfg, deadline_ms), RETRIES, &c, err) == AWS_OK) {
+                         cfg_ai_deadline(cfg, deadline_ms), RETRIES, &c, err) == OUTCALL_OK) {
         if (read_reply(c->reply.data ? c->reply.data : "", &text, stop, sizeof stop, usage, err) == 0)
             rc = novapro_extract(text.data, stop, model, err);
-        aws_call_free(c);
+        outcall_free(c);
     }
     free(body);
     buf_free(&path);

@@ -1,9 +1,8 @@
 #include "openai.h"
 #include "buf.h"
-#include "http.h"
+#include "outcall.h"
 #include "util.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,20 +38,26 @@ json_object *openai_tools(void)
     return out;
 }
 
-/* The server's own error text, {"error": {"message"}} or {"error": "..."}. */
-static void server_error(long status, const struct buf *body, char *err)
+/* The outcall classifier for the server's own error text, {"error":
+ * {"message"}} or {"error": "..."}, on a non-2xx reply; else the plain one. */
+static enum outcall_class classify(struct outcall *c, CURLcode cc, char *err)
 {
-    json_object *o = body->len ? json_tokener_parse(body->data) : NULL, *e, *m;
+    enum outcall_class cls = outcall_classify_http(c, cc, err);
+    json_object *o, *e, *m;
     const char *msg = "";
 
+    if (cls == OUTCALL_OK || c->status == 0)
+        return cls;
+    o = c->reply.len ? json_tokener_parse(c->reply.data) : NULL;
     if (o != NULL && json_object_object_get_ex(o, "error", &e)) {
         if (json_object_is_type(e, json_type_string))
             msg = json_object_get_string(e);
         else if (json_object_object_get_ex(e, "message", &m))
             msg = json_object_get_string(m);
     }
-    ads_errf(err, "chat completions: HTTP %ld%s%.160s", status, *msg ? ": " : "", msg);
+    ads_errf(err, "chat completions: HTTP %ld%s%.160s", c->status, *msg ? ": " : "", msg);
     json_object_put(o);
+    return cls;
 }
 
 /* One POST of body to /chat/completions with retries; the reply object,
@@ -60,39 +65,36 @@ static void server_error(long status, const struct buf *body, char *err)
 static json_object *post(const struct config *cfg, const char *body, double deadline, struct novapro_usage *u,
                          char *err)
 {
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    struct http_reply r;
+    struct outcall c;
     json_object *o = NULL, *usage, *n;
     struct buf url, auth;
-    CURL *c = curl_easy_init();
-    int rc = HTTP_FAILED;
 
+    if (outcall_init(&c, NULL, "chat completions", MAX_REPLY, err) != 0) {
+        outcall_clear(&c);
+        return NULL;
+    }
     buf_init(&url);
     buf_init(&auth);
     buf_printf(&url, "%s/chat/completions", cfg->openai_base_url);
-    if (cfg->openai_api_key[0] != '\0') {
-        buf_printf(&auth, "Authorization: Bearer %s", cfg->openai_api_key);
-        h = curl_slist_append(h, auth.data);
-    }
-    memset(&r, 0, sizeof r);
-    if (c == NULL || url.oom || auth.oom)
+    if (cfg->openai_api_key[0] != '\0')
+        buf_printf(&auth, "Bearer %s", cfg->openai_api_key);
+    c.deadline_ms = deadline;
+    c.connect_ms = cfg->ai_connect_timeout_ms;
+    c.policy = outcall_policy_default(RETRIES);
+    c.classify = classify;
+    if (url.oom || auth.oom || outcall_header(&c, "Content-Type", "application/json") != 0 ||
+        (auth.len > 0 && outcall_header(&c, "Authorization", auth.data) != 0) ||
+        outcall_request(&c, "POST", url.data, body, strlen(body), err) != 0)
         ads_errf(err, "out of memory");
-    else
-        rc = http_request(c, url.data, h, body, MAX_REPLY, deadline, cfg->ai_connect_timeout_ms, RETRIES,
-                          "chat completions", &r, err);
-    if (rc == HTTP_OK && (o = json_tokener_parse(r.body.data ? r.body.data : "")) == NULL)
+    else if (outcall_run(&c, err) == OUTCALL_OK && (o = json_tokener_parse(outcall_text(&c))) == NULL)
         ads_errf(err, "chat completions: the reply is not JSON");
-    else if (rc == HTTP_STATUS)
-        server_error(r.status, &r.body, err);
     if (o != NULL && json_object_object_get_ex(o, "usage", &usage)) {
         if (json_object_object_get_ex(usage, "prompt_tokens", &n))
             u->input_tokens += json_object_get_int64(n);
         if (json_object_object_get_ex(usage, "completion_tokens", &n))
             u->output_tokens += json_object_get_int64(n);
     }
-    http_reply_free(&r);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    outcall_clear(&c);
     buf_free(&url);
     buf_free(&auth);
     return o;
@@ -205,59 +207,74 @@ static int tool_calls(json_object *msg, struct agent_tool_call *calls, int max, 
     return n;
 }
 
+static int agent_open(const struct config *cfg, void **state, char *err)
+{
+    (void)cfg;
+    (void)err;
+    *state = NULL;
+    return 0;
+}
+
+static void agent_close(void *state)
+{
+    (void)state;
+}
+
+static void agent_start(json_object *messages, const char *prompt)
+{
+    json_object_array_add(messages, message("system", SYSTEM));
+    json_object_array_add(messages, message("user", prompt));
+}
+
+static json_object *agent_call(void *state, const struct config *cfg, json_object *messages, double deadline_ms,
+                               struct novapro_usage *usage, char *err)
+{
+    char *body = request_body(cfg, messages, 1);
+    json_object *reply = body ? post(cfg, body, deadline_ms, usage, err) : NULL;
+
+    (void)state;
+    free(body);
+    return reply;
+}
+
+static json_object *agent_message(json_object *reply, const char **stop, char *err)
+{
+    json_object *msg = first_choice(reply, stop);
+
+    if (msg == NULL)
+        ads_errf(err, "chat completions: the reply holds no choice");
+    return msg;
+}
+
+static int agent_tool_calls_of(json_object *msg, const char *stop, struct agent_tool_call *calls, int max,
+                               json_object *holder)
+{
+    (void)stop;
+    return tool_calls(msg, calls, max, holder);
+}
+
+/* One "tool" message per result. */
+static void agent_results(json_object *messages, struct agent_tool_call *calls, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        json_object *tm = json_object_new_object();
+        json_object_object_add(tm, "role", json_object_new_string("tool"));
+        json_object_object_add(tm, "tool_call_id", json_object_new_string(calls[i].id));
+        json_object_object_add(tm, "content", json_object_new_string(
+            calls[i].result ? json_object_to_json_string_ext(calls[i].result, JSON_C_TO_STRING_PLAIN) : "{}"));
+        json_object_array_add(messages, tm);
+    }
+}
+
+static const struct agent_ops openai_agent_ops = {
+    agent_open, agent_close, agent_start, agent_call, agent_message, agent_tool_calls_of, read_answer,
+    agent_results,
+};
+
 int openai_agent_run(const struct config *cfg, const char *prompt, double deadline_ms, agent_runner run, void *ctx,
                      json_object **campaign, struct novapro_usage *usage, int *turns, char *err)
 {
-    json_object *messages = json_object_new_array(), *holder = json_object_new_array();
-    int rc = AGENT_FAILED;
-
-    *campaign = NULL;
-    *turns = 0;
-    json_object_array_add(messages, message("system", SYSTEM));
-    json_object_array_add(messages, message("user", prompt));
-    for (;;) {
-        struct agent_tool_call calls[AGENT_MAX_TOOL_CALLS];
-        json_object *reply, *msg;
-        const char *finish;
-        char *body;
-        int n, i;
-
-        if (*turns >= cfg->agent_max_turns) {
-            ads_errf(err, "no campaign after %ld turns", cfg->agent_max_turns);
-            rc = AGENT_TOO_MANY_TURNS;
-            break;
-        }
-        (*turns)++;
-        body = request_body(cfg, messages, 1);
-        reply = body ? post(cfg, body, deadline_ms, usage, err) : NULL;
-        free(body);
-        if (reply == NULL)
-            break;
-        if ((msg = first_choice(reply, &finish)) == NULL) {
-            ads_errf(err, "chat completions: the reply holds no choice");
-            json_object_put(reply);
-            break;
-        }
-        json_object_array_add(messages, json_object_get(msg));
-        n = tool_calls(msg, calls, AGENT_MAX_TOOL_CALLS, holder);
-        if (n == 0) {
-            rc = read_answer(msg, finish, campaign, err) == NOVAPRO_OK ? AGENT_OK : AGENT_NO_CAMPAIGN;
-            json_object_put(reply);
-            break;
-        }
-        run(ctx, calls, n);
-        for (i = 0; i < n; i++) {
-            json_object *tm = json_object_new_object();
-            json_object_object_add(tm, "role", json_object_new_string("tool"));
-            json_object_object_add(tm, "tool_call_id", json_object_new_string(calls[i].id));
-            json_object_object_add(tm, "content", json_object_new_string(
-                calls[i].result ? json_object_to_json_string_ext(calls[i].result, JSON_C_TO_STRING_PLAIN) : "{}"));
-            json_object_array_add(messages, tm);
-            json_object_put(calls[i].result);
-        }
-        json_object_put(reply);
-    }
-    json_object_put(messages);
-    json_object_put(holder);
-    return rc;
+    return agent_loop(&openai_agent_ops, cfg, prompt, deadline_ms, run, ctx, campaign, usage, turns, err);
 }

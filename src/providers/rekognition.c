@@ -116,7 +116,7 @@ int rekognition_labels(const struct config *cfg, const char *s3_key, const void 
     double deadline = cfg_ai_deadline(cfg, deadline_ms);
     struct aws_endpoint ep;
     char *body;
-    struct aws_call *c = NULL;
+    struct outcall *c = NULL;
     int rc = -1;
 
     *labels = NULL;
@@ -127,12 +127,12 @@ int rekognition_labels(const struct config *cfg, const char *s3_key, const void 
     body = rekognition_request(cfg, s3_key, bytes, len, warning);
     if (body != NULL && aws_call_retried(&ep, "/", "RekognitionService.DetectLabels", "application/x-amz-json-1.1",
                                          body, strlen(body), "Rekognition DetectLabels", deadline, RETRIES,
-                                         &c, warning) == AWS_OK) {
+                                         &c, warning) == OUTCALL_OK) {
         *labels = rekognition_labels_of(c->reply.data ? c->reply.data : "");
         if (*labels == NULL)
             ads_errf(warning, "Rekognition DetectLabels: the reply holds no Labels");
         rc = *labels ? 0 : -1;
-        aws_call_free(c);
+        outcall_free(c);
     }
     free(body);
     aws_endpoint_free(&ep);

@@ -1,6 +1,6 @@
 #include "youtube.h"
 #include "buf.h"
-#include "http.h"
+#include "outcall.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -38,12 +38,17 @@ static void scrub(char *msg, const char *secret)
         memmove(p, p + n, strlen(p + n) + 1);
 }
 
-/* Google's error body: {"error": {"message", "errors": [{"reason"}]}}. */
-static void api_error(const char *what, long status, const struct buf *body, char *warning)
+/* The outcall classifier for Google's error body: {"error": {"message",
+ * "errors": [{"reason"}]}} on a non-2xx reply, else the plain one. */
+static enum outcall_class classify(struct outcall *c, CURLcode cc, char *warning)
 {
-    json_object *o = body->len ? json_tokener_parse(body->data) : NULL, *e, *v;
+    enum outcall_class cls = outcall_classify_http(c, cc, warning);
+    json_object *o, *e, *v;
     const char *msg = "", *reason = "";
 
+    if (cls == OUTCALL_OK || c->status == 0)
+        return cls;
+    o = c->reply.len ? json_tokener_parse(c->reply.data) : NULL;
     if (o != NULL && json_object_object_get_ex(o, "error", &e)) {
         if (json_object_object_get_ex(e, "message", &v))
             msg = json_object_get_string(v);
@@ -51,32 +56,36 @@ static void api_error(const char *what, long status, const struct buf *body, cha
             json_object_object_get_ex(json_object_array_get_idx(v, 0), "reason", &v))
             reason = json_object_get_string(v);
     }
-    ads_errf(warning, "YouTube %s: HTTP %ld %s%s%.160s", what, status, reason, *msg ? ": " : "", msg);
+    ads_errf(warning, "%s: HTTP %ld %s%s%.160s", c->what, c->status, reason, *msg ? ": " : "", msg);
     json_object_put(o);
+    return cls;
 }
 
-/* GET with retries; the parsed JSON reply, or NULL with a warning. */
-static json_object *get_json(CURL *c, const char *url, const char *what, double deadline,
+/* GET with retries on the caller's handle; the parsed JSON reply, or NULL
+ * with a warning. */
+static json_object *get_json(CURL *easy, const char *url, const char *what, double deadline,
                              long connect_ms, char *warning)
 {
-    struct http_reply r;
+    struct outcall c;
     json_object *o = NULL;
     char label[32];
-    int rc;
 
     snprintf(label, sizeof label, "YouTube %s", what);
-    rc = http_request(c, url, NULL, NULL, MAX_REPLY, deadline, connect_ms, RETRIES, label, &r, warning);
-    if (rc == HTTP_OK) {
-        o = json_tokener_parse(r.body.data ? r.body.data : "");
+    if (outcall_init(&c, easy, label, MAX_REPLY, warning) != 0)
+        return NULL;
+    c.deadline_ms = deadline;
+    c.connect_ms = connect_ms;
+    c.policy = outcall_policy_default(RETRIES);
+    c.classify = classify;
+    if (outcall_request(&c, "GET", url, NULL, 0, warning) == 0 && outcall_run(&c, warning) == OUTCALL_OK) {
+        o = json_tokener_parse(outcall_text(&c));
         if (o == NULL || !json_object_is_type(o, json_type_object)) {
             json_object_put(o);
             o = NULL;
             ads_errf(warning, "YouTube %s: the reply is not a JSON object", what);
         }
-    } else if (rc == HTTP_STATUS) {
-        api_error(what, r.status, &r.body, warning);
     }
-    http_reply_free(&r);
+    outcall_clear(&c);
     return o;
 }
 

@@ -36,21 +36,47 @@ int store_put(struct store *s, const char *bucket, const char *key,
     return store_put_meta(s, bucket, key, data, len, content_type, NULL, 0, err);
 }
 
-int store_put_meta(struct store *s, const char *bucket, const char *key, const void *data, size_t len,
-                   const char *content_type, const struct sigv4_pair *meta, size_t nmeta, char *err)
+/* 1 when the object's name and metadata may be sent. */
+static int put_checked(const struct store *s, const char *bucket, const char *key,
+                       const struct sigv4_pair *meta, size_t nmeta, char *err)
 {
     size_t i;
 
     if (!checked(s, bucket, key, err))
-        return STORE_ERR;
+        return 0;
     for (i = 0; i < nmeta; i++) {
         if (!ads_all_chars(meta[i].name, 1, 64, "-") || strlen(meta[i].value) > 512 ||
             strpbrk(meta[i].value, "\r\n") != NULL) {
             ads_errf(err, "invalid object metadata");
-            return STORE_ERR;
+            return 0;
         }
     }
+    return 1;
+}
+
+int store_put_meta(struct store *s, const char *bucket, const char *key, const void *data, size_t len,
+                   const char *content_type, const struct sigv4_pair *meta, size_t nmeta, char *err)
+{
+    if (!put_checked(s, bucket, key, meta, nmeta, err))
+        return STORE_ERR;
     return s->ops->put(s, bucket, key, data, len, content_type, meta, nmeta, err);
+}
+
+int store_has_put_call(const struct store *s)
+{
+    return s->ops->put_call != NULL;
+}
+
+struct outcall *store_put_call(struct store *s, const char *bucket, const char *key, const void *data, size_t len,
+                               const char *content_type, const struct sigv4_pair *meta, size_t nmeta, char *err)
+{
+    if (s->ops->put_call == NULL) {
+        ads_errf(err, "this store has no PutObject call");
+        return NULL;
+    }
+    if (!put_checked(s, bucket, key, meta, nmeta, err))
+        return NULL;
+    return s->ops->put_call(s, bucket, key, data, len, content_type, meta, nmeta, err);
 }
 
 int store_head(struct store *s, const char *bucket, const char *key, struct store_info *info, char *err)

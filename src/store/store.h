@@ -51,6 +51,18 @@ int store_put(struct store *s, const char *bucket, const char *key,
 struct sigv4_pair;
 int store_put_meta(struct store *s, const char *bucket, const char *key, const void *data, size_t len,
                    const char *content_type, const struct sigv4_pair *meta, size_t nmeta, char *err);
+/* PutObject as a call an event loop runs (outcall.h: outcall_begin, the
+ * easy handle in a curl multi, outcall_end, outcall_next_try for retries),
+ * so a slow store does not hold the loop up: the data is copied, the
+ * request signed now, the store's timeouts and retry policy set. The call
+ * is the caller's (outcall_free) and does not use the store's own handle.
+ * Only drivers whose writes go over the network have it (S3):
+ * store_has_put_call says which; the others are written with
+ * store_put_meta. NULL with a message. */
+struct outcall;
+int store_has_put_call(const struct store *s);
+struct outcall *store_put_call(struct store *s, const char *bucket, const char *key, const void *data, size_t len,
+                               const char *content_type, const struct sigv4_pair *meta, size_t nmeta, char *err);
 int store_head(struct store *s, const char *bucket, const char *key,
                struct store_info *info, char *err);
 /* Reads at most maxbytes; *data malloc'd, caller frees. */

@@ -21,6 +21,9 @@ struct store_ops {
     /* The driver's own rule for object keys: the local driver's keys are
      * file names, S3's are whatever S3 accepts. */
     int (*valid_key)(const char *key);
+    /* NULL when the driver has no network call to offer (store_put_call). */
+    struct outcall *(*put_call)(struct store *s, const char *bucket, const char *key, const void *data, size_t len,
+                                const char *content_type, const struct sigv4_pair *meta, size_t nmeta, char *err);
 };
 
 struct store {

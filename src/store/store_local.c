@@ -413,4 +413,5 @@ out:
 
 static const struct store_ops local_ops = {
     local_put, local_head, local_get, local_del, local_presign, local_public_url, local_close, store_valid_key,
+    NULL,
 };

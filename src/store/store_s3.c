@@ -1,28 +1,27 @@
 /*
  * The S3 driver: PutObject, GetObject, HeadObject, DeleteObject and
  * presigned URLs against any S3-compatible endpoint, path-style or
- * virtual-hosted. One curl handle per store, reused (connections and TLS
- * sessions), connect and total timeouts, retries with exponential backoff
- * and jitter on 5xx, SlowDown and connection errors, never on 4xx. S3's XML
- * error body becomes the error message (code, message, request id).
+ * virtual-hosted. Every request is an outcall (outcall.h): connect and
+ * total timeouts, retries with full-jitter backoff on 5xx, SlowDown and
+ * connection errors, never on 4xx; S3's XML error body read by this
+ * driver's classifier into the message (code, message, request id). The
+ * blocking operations share one curl handle per store (connections and TLS
+ * sessions reused), so a store is used by one thread at a time; PutObject
+ * can also be had as a call of its own for an event loop (store_put_call).
  */
 #include "store_int.h"
 #include "aws.h"
+#include "outcall.h"
 #include "buf.h"
-#include "log.h"
 #include "sigv4.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
-#include <openssl/rand.h>
 
 struct s3_store {
     struct store base;
@@ -129,69 +128,16 @@ static void creds_of(const struct s3_store *s, struct sigv4_creds *c)
     c->service = "s3";
 }
 
-struct reply {
-    long status;
-    struct buf body;
-    size_t max;            /* body limit; 0: keep only error bodies (small) */
-    int too_large;
-    char content_type[64];
-    long long content_length;
-    time_t last_modified;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
+/* The request to sign for an object (decoded path; headers start with host). */
+static void request_of(struct sigv4_request *req, const char *method, const struct target *t,
+                       const struct sigv4_pair *h, size_t nh, const char *payload_hash)
 {
-    struct reply *r = arg;
-    size_t len = size * n;
-    size_t limit = r->max ? r->max : 64 * 1024;
-
-    if (r->body.len + len > limit) {
-        r->too_large = 1;
-        return 0;
-    }
-    buf_add(&r->body, p, len);
-    return r->body.oom ? 0 : len;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-    struct reply *r = arg;
-    size_t len = size * n;
-    char line[512];
-
-    if (len >= sizeof line)
-        return len;
-    memcpy(line, p, len);
-    line[len] = '\0';
-    line[strcspn(line, "\r\n")] = '\0';
-    if (strncasecmp(line, "content-type:", 13) == 0) {
-        const char *v = line + 13;
-        while (*v == ' ')
-            v++;
-        snprintf(r->content_type, sizeof r->content_type, "%.63s", v);
-    } else if (strncasecmp(line, "content-length:", 15) == 0) {
-        r->content_length = atoll(line + 15);
-    } else if (strncasecmp(line, "last-modified:", 14) == 0) {
-        r->last_modified = curl_getdate(line + 14, NULL);
-    }
-    return len;
-}
-
-struct upload {
-    const char *data;
-    size_t len, pos;
-};
-
-static size_t on_read(char *dst, size_t size, size_t n, void *arg)
-{
-    struct upload *u = arg;
-    size_t want = size * n, left = u->len - u->pos;
-
-    if (want > left)
-        want = left;
-    memcpy(dst, u->data + u->pos, want);
-    u->pos += want;
-    return want;
+    memset(req, 0, sizeof *req);
+    req->method = method;
+    req->path = t->path;
+    req->headers = h;
+    req->nheaders = nh;
+    req->payload_hash = payload_hash;
 }
 
 /* Text between <tag> and </tag> in an S3 error document. */
@@ -211,220 +157,170 @@ static void xml_field(const char *xml, const char *tag, char *out, size_t outsz)
     snprintf(out, outsz, "%.*s", (int)(b - a), a);
 }
 
-static void describe_error(const char *op, const struct reply *r, char *err)
+/* The S3 classifier (an outcall_classify): S3's XML error body (code,
+ * message, request id) becomes the message. Connection errors, timeouts
+ * and 5xx are worth another attempt (503 SlowDown is THROTTLED); any 4xx
+ * never is (the caller reads c->status for a 404). */
+static enum outcall_class s3_classify(struct outcall *c, CURLcode cc, char *err)
 {
     char code[64], msg[160], rid[80];
 
-    xml_field(r->body.data, "Code", code, sizeof code);
-    xml_field(r->body.data, "Message", msg, sizeof msg);
-    xml_field(r->body.data, "RequestId", rid, sizeof rid);
-    ads_errf(err, "S3 %s: HTTP %ld %s%s%s%s%s", op, r->status, code[0] ? code : "(no code)",
+    if (cc != CURLE_OK) {
+        if (c->reply.too_large) {
+            ads_errf(err, "%s: object larger than %zu bytes", c->what, c->reply.max);
+            return OUTCALL_PERMANENT;
+        }
+        ads_errf(err, "%s: %s", c->what, curl_easy_strerror(cc));
+        if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_SEND_ERROR ||
+            cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING || cc == CURLE_COULDNT_RESOLVE_HOST)
+            return OUTCALL_RETRY;
+        return OUTCALL_PERMANENT;
+    }
+    if (c->status >= 200 && c->status < 300)
+        return OUTCALL_OK;
+    xml_field(c->reply.data, "Code", code, sizeof code);
+    xml_field(c->reply.data, "Message", msg, sizeof msg);
+    xml_field(c->reply.data, "RequestId", rid, sizeof rid);
+    ads_errf(err, "%s: HTTP %ld %s%s%s%s%s", c->what, c->status, code[0] ? code : "(no code)",
              msg[0] ? ": " : "", msg, rid[0] ? " request " : "", rid);
+    if (c->status == 503 && strcmp(code, "SlowDown") == 0)
+        return OUTCALL_THROTTLED;
+    return c->status >= 500 ? OUTCALL_RETRY : OUTCALL_PERMANENT;
 }
 
-static int retryable(CURLcode cc, const struct reply *r)
-{
-    if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_SEND_ERROR ||
-        cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING || cc == CURLE_COULDNT_RESOLVE_HOST)
-        return 1;
-    return cc == CURLE_OK && r->status >= 500;
-}
-
-/* Exponential backoff with full jitter: 0..(100 ms * 2^attempt). */
-static void backoff(int attempt)
-{
-    unsigned int rnd = 0;
-    long cap = 100L << (attempt < 6 ? attempt : 6);
-
-    RAND_bytes((unsigned char *)&rnd, sizeof rnd);
-    usleep((useconds_t)((rnd % (unsigned)cap) * 1000));
-}
-
-/* One signed request, retried as S3 recommends. */
-static int s3_call(struct s3_store *s, const char *method, const char *bucket, const char *key,
-                   const void *body, size_t len, const char *content_type,
-                   const struct sigv4_pair *meta, size_t nmeta, struct reply *r, char *err)
+/* Sets c up as one signed S3 request (op names it in messages), with the
+ * store's timeouts and retry policy (full jitter, 100 ms doubling up to
+ * 6.4 s, s3_retries times). max is the reply cap (0: small error bodies). */
+static int s3_build(const struct s3_store *s, struct outcall *c, const char *op, const char *method,
+                    const char *bucket, const char *key, const void *body, size_t len, const char *content_type,
+                    const struct sigv4_pair *meta, size_t nmeta, char *err)
 {
     struct target t;
-    int attempt;
-    CURLcode cc = CURLE_OK;
+    struct sigv4_creds cr;
+    struct sigv4_pair h[6 + 8];
+    char metanames[8][80];
+    struct sigv4_request req;
+    char amzdate[17], hash[65];
+    size_t nh = 0, i;
+    int rc;
 
+    snprintf(c->what, sizeof c->what, "S3 %s", op);
+    c->classify = s3_classify;
+    c->connect_ms = s->connect_ms;
+    c->timeout_ms = s->timeout_ms;
+    c->policy.retries = s->retries;
+    c->policy.base_ms = 100;
+    c->policy.cap_ms = 6400;
+    c->policy.retry_on = OUTCALL_RETRY_ON(OUTCALL_RETRY) | OUTCALL_RETRY_ON(OUTCALL_THROTTLED);
     target_of(s, bucket, key, &t);
-    for (attempt = 0;; attempt++) {
-        struct sigv4_creds c;
-        struct sigv4_pair h[6 + 8];
-        char metanames[8][80];
-        struct sigv4_request req;
-        struct curl_slist *hl = NULL;
-        struct upload up = { body, len, 0 };
-        char amzdate[17], hash[65], line[1200];
-        char *auth;
-        size_t nh = 0, i;
-
-        buf_reset(&r->body);
-        r->status = 0;
-        r->too_large = 0;
-        r->content_type[0] = '\0';
-        r->content_length = -1;
-        ads_fmt_amzdate(time(NULL), amzdate);
-        ads_sha256_hex(body ? body : "", body ? len : 0, hash);
-        h[nh++] = (struct sigv4_pair){ "host", t.host };
-        h[nh++] = (struct sigv4_pair){ "x-amz-date", amzdate };
-        h[nh++] = (struct sigv4_pair){ "x-amz-content-sha256", hash };
-        if (s->session_token[0] != '\0')
-            h[nh++] = (struct sigv4_pair){ "x-amz-security-token", s->session_token };
-        if (content_type != NULL)
-            h[nh++] = (struct sigv4_pair){ "content-type", content_type };
-        for (i = 0; i < nmeta && i < 8; i++) {
-            snprintf(metanames[i], sizeof metanames[i], "x-amz-meta-%s", meta[i].name);
-            h[nh++] = (struct sigv4_pair){ metanames[i], meta[i].value };
-        }
-        memset(&req, 0, sizeof req);
-        req.method = method;
-        req.path = t.path;
-        req.headers = h;
-        req.nheaders = nh;
-        req.payload_hash = hash;
-        creds_of(s, &c);
-        auth = sigv4_authorization(&c, &req, amzdate);
-        if (auth == NULL) {
-            buf_free(&t.url);
-            ads_errf(err, "out of memory");
-            return STORE_ERR;
-        }
-        for (i = 1; i < nh; i++) {     /* curl sets Host itself */
-            snprintf(line, sizeof line, "%s: %s", h[i].name, h[i].value);
-            hl = curl_slist_append(hl, line);
-        }
-        snprintf(line, sizeof line, "Authorization: %s", auth);
-        hl = curl_slist_append(hl, line);
-        hl = curl_slist_append(hl, "Expect:");
-        free(auth);
-
-        curl_easy_reset(s->curl);
-        curl_easy_setopt(s->curl, CURLOPT_URL, t.url.data);
-        curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hl);
-        curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, s->connect_ms);
-        curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, s->timeout_ms);
-        curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, r);
-        curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, r);
-        if (strcmp(method, "PUT") == 0) {
-            curl_easy_setopt(s->curl, CURLOPT_UPLOAD, 1L);
-            curl_easy_setopt(s->curl, CURLOPT_READFUNCTION, on_read);
-            curl_easy_setopt(s->curl, CURLOPT_READDATA, &up);
-            curl_easy_setopt(s->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-        } else if (strcmp(method, "HEAD") == 0) {
-            curl_easy_setopt(s->curl, CURLOPT_NOBODY, 1L);
-        } else if (strcmp(method, "DELETE") == 0) {
-            curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, "DELETE");
-        }
-        cc = curl_easy_perform(s->curl);
-        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &r->status);
-        curl_slist_free_all(hl);
-        if (r->too_large) {
-            buf_free(&t.url);
-            ads_errf(err, "S3 %s: object larger than %zu bytes", method, r->max);
-            return STORE_ERR;
-        }
-        if (!retryable(cc, r) || attempt >= s->retries)
-            break;
-        log_warn("S3 %s %s/%s: %s; retrying (attempt %d)", method, bucket, key,
-                 cc != CURLE_OK ? curl_easy_strerror(cc) : "server error", attempt + 1);
-        backoff(attempt);
+    ads_fmt_amzdate(time(NULL), amzdate);
+    ads_sha256_hex(body ? body : "", body ? len : 0, hash);
+    h[nh++] = (struct sigv4_pair){ "host", t.host };
+    h[nh++] = (struct sigv4_pair){ "x-amz-date", amzdate };
+    h[nh++] = (struct sigv4_pair){ "x-amz-content-sha256", hash };
+    if (s->session_token[0] != '\0')
+        h[nh++] = (struct sigv4_pair){ "x-amz-security-token", s->session_token };
+    if (content_type != NULL)
+        h[nh++] = (struct sigv4_pair){ "content-type", content_type };
+    for (i = 0; i < nmeta && i < 8; i++) {
+        snprintf(metanames[i], sizeof metanames[i], "x-amz-meta-%s", meta[i].name);
+        h[nh++] = (struct sigv4_pair){ metanames[i], meta[i].value };
+    }
+    request_of(&req, method, &t, h, nh, hash);
+    creds_of(s, &cr);
+    rc = t.url.oom ? -1 : outcall_request(c, method, t.url.data, body, body ? len : 0, err);
+    if (rc == 0 && aws_sign_call(c, &cr, &req, amzdate) != 0) {
+        ads_errf(err, "out of memory");
+        rc = -1;
     }
     buf_free(&t.url);
-    buf_add(&r->body, "", 0);
-    if (cc != CURLE_OK) {
-        ads_errf(err, "S3 %s: %s", method, curl_easy_strerror(cc));
-        return STORE_ERR;
-    }
-    return STORE_OK;
+    return rc;
+}
+
+/* One request run blocking on the store's handle (its connections kept). */
+static int s3_run(struct s3_store *s, struct outcall *c, const char *op, const char *method, const char *bucket,
+                  const char *key, const void *body, size_t len, const char *content_type,
+                  const struct sigv4_pair *meta, size_t nmeta, size_t max, char *err)
+{
+    if (outcall_init(c, s->curl, op, max ? max : 64 * 1024, err) != 0 ||
+        s3_build(s, c, op, method, bucket, key, body, len, content_type, meta, nmeta, err) != 0)
+        return -1;
+    return (int)outcall_run(c, err);
+}
+
+static const char *put_type(const char *content_type)
+{
+    return content_type ? content_type : "application/octet-stream";
 }
 
 static int s3_put(struct store *base, const char *bucket, const char *key,
                   const void *data, size_t len, const char *content_type,
                   const struct sigv4_pair *meta, size_t nmeta, char *err)
 {
-    struct s3_store *s = (struct s3_store *)base;
-    struct reply r;
-    int rc;
+    struct outcall c;
+    int rc = s3_run((struct s3_store *)base, &c, "PutObject", "PUT", bucket, key, data, len, put_type(content_type),
+                    meta, nmeta, 0, err);
 
-    memset(&r, 0, sizeof r);
-    rc = s3_call(s, "PUT", bucket, key, data, len, content_type ? content_type : "application/octet-stream",
-                 meta, nmeta, &r, err);
-    if (rc == STORE_OK && r.status != 200) {
-        describe_error("PutObject", &r, err);
-        rc = STORE_ERR;
+    outcall_clear(&c);
+    return rc == OUTCALL_OK ? STORE_OK : STORE_ERR;
+}
+
+static struct outcall *s3_put_call(struct store *base, const char *bucket, const char *key, const void *data,
+                                   size_t len, const char *content_type, const struct sigv4_pair *meta,
+                                   size_t nmeta, char *err)
+{
+    struct outcall *c = outcall_new("S3 PutObject", 64 * 1024, err);
+
+    if (c != NULL && s3_build((struct s3_store *)base, c, "PutObject", "PUT", bucket, key, data, len,
+                              put_type(content_type), meta, nmeta, err) != 0) {
+        outcall_free(c);
+        c = NULL;
     }
-    buf_free(&r.body);
-    return rc;
+    return c;
 }
 
 static int s3_head(struct store *base, const char *bucket, const char *key, struct store_info *info, char *err)
 {
-    struct s3_store *s = (struct s3_store *)base;
-    struct reply r;
-    int rc;
+    struct outcall c;
+    int rc = s3_run((struct s3_store *)base, &c, "HeadObject", "HEAD", bucket, key, NULL, 0, NULL, NULL, 0, 0,
+                    err);
 
-    memset(&r, 0, sizeof r);
-    rc = s3_call(s, "HEAD", bucket, key, NULL, 0, NULL, NULL, 0, &r, err);
-    if (rc == STORE_OK) {
-        if (r.status == 404) {
-            rc = STORE_NOT_FOUND;
-        } else if (r.status != 200) {
-            ads_errf(err, "S3 HeadObject: HTTP %ld", r.status);
-            rc = STORE_ERR;
-        } else {
-            info->size = r.content_length;
-            info->last_modified = r.last_modified;
-            snprintf(info->content_type, sizeof info->content_type, "%s", r.content_type);
-        }
+    if (rc == OUTCALL_OK) {
+        info->size = c.content_length;
+        info->last_modified = c.last_modified;
+        snprintf(info->content_type, sizeof info->content_type, "%s", c.content_type);
     }
-    buf_free(&r.body);
+    rc = rc == OUTCALL_OK ? STORE_OK : c.status == 404 ? STORE_NOT_FOUND : STORE_ERR;
+    outcall_clear(&c);
     return rc;
 }
 
 static int s3_get(struct store *base, const char *bucket, const char *key, size_t maxbytes,
                   char **data, size_t *len, char *err)
 {
-    struct s3_store *s = (struct s3_store *)base;
-    struct reply r;
-    int rc;
+    struct outcall c;
+    int rc = s3_run((struct s3_store *)base, &c, "GetObject", "GET", bucket, key, NULL, 0, NULL, NULL, 0,
+                    maxbytes, err);
 
-    memset(&r, 0, sizeof r);
-    r.max = maxbytes;
-    rc = s3_call(s, "GET", bucket, key, NULL, 0, NULL, NULL, 0, &r, err);
-    if (rc == STORE_OK && r.status == 404) {
-        rc = STORE_NOT_FOUND;
-    } else if (rc == STORE_OK && r.status != 200) {
-        describe_error("GetObject", &r, err);
-        rc = STORE_ERR;
-    } else if (rc == STORE_OK) {
-        *len = r.body.len;
-        *data = buf_steal(&r.body);
-        return *data ? STORE_OK : STORE_ERR;
+    if (rc == OUTCALL_OK) {
+        *len = c.reply.len;
+        *data = buf_steal(&c.reply);
+        rc = *data ? STORE_OK : STORE_ERR;
+    } else {
+        rc = c.status == 404 ? STORE_NOT_FOUND : STORE_ERR;
     }
-    buf_free(&r.body);
+    outcall_clear(&c);
     return rc;
 }
 
 static int s3_del(struct store *base, const char *bucket, const char *key, char *err)
 {
-    struct s3_store *s = (struct s3_store *)base;
-    struct reply r;
-    int rc;
+    struct outcall c;
+    int rc = s3_run((struct s3_store *)base, &c, "DeleteObject", "DELETE", bucket, key, NULL, 0, NULL, NULL, 0, 0,
+                    err);
 
-    memset(&r, 0, sizeof r);
-    rc = s3_call(s, "DELETE", bucket, key, NULL, 0, NULL, NULL, 0, &r, err);
-    if (rc == STORE_OK && r.status != 204 && r.status != 200) {
-        describe_error("DeleteObject", &r, err);
-        rc = STORE_ERR;
-    }
-    buf_free(&r.body);
-    return rc;
+    outcall_clear(&c);
+    return rc == OUTCALL_OK ? STORE_OK : STORE_ERR;
 }
 
 static char *s3_presign(struct store *base, const char *method, const char *bucket, const char *key,
@@ -442,12 +338,7 @@ static char *s3_presign(struct store *base, const char *method, const char *buck
     if (content_type != NULL && strcmp(method, "PUT") == 0)
         h[nh++] = (struct sigv4_pair){ "content-type", content_type };
     h[nh++] = (struct sigv4_pair){ "host", t.host };
-    memset(&req, 0, sizeof req);
-    req.method = method;
-    req.path = t.path;
-    req.headers = h;
-    req.nheaders = nh;
-    req.payload_hash = SIGV4_UNSIGNED;
+    request_of(&req, method, &t, h, nh, SIGV4_UNSIGNED);
     creds_of(s, &c);
     q = sigv4_presign_query(&c, &req, now, expires);
     if (q == NULL) {
@@ -480,4 +371,5 @@ static char *s3_public_url(struct store *base, const char *bucket, const char *k
 
 static const struct store_ops s3_ops = {
     s3_put, s3_head, s3_get, s3_del, s3_presign, s3_public_url, s3_close, store_s3_valid_key,
+    s3_put_call,
 };

@@ -6,9 +6,12 @@ status codes and XML errors. Anonymous GET is allowed on buckets named in
 --public (generated assets are public).
 
 Test control (unsigned, under /_emu/): POST /_emu/fail?count=N&status=503
-makes the next N object requests fail; GET /_emu/object?bucket=B&key=K
-returns an object's metadata as JSON (404 if absent); GET /_emu/stats
-returns request counts.
+makes the next N object requests fail; POST /_emu/delay?ms=N makes every
+object request wait N ms before it is answered (0: no wait; it also resets
+max_in_flight); GET /_emu/object?bucket=B&key=K returns an object's
+metadata as JSON (404 if absent); GET /_emu/stats returns request counts,
+the object requests being answered now (in_flight) and the most at once
+(max_in_flight).
 
 Usage: s3emu.py --port P --access-key A --secret-key S [--region R] [--public BUCKET]"""
 
@@ -18,6 +21,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,7 +34,8 @@ ARGS = None
 LOCK = threading.Lock()
 OBJECTS = {}          # (bucket, key) -> {"body", "type", "meta", "mtime"}
 FAIL = {"count": 0, "status": 503}
-STATS = {"requests": 0, "signed_ok": 0, "rejected": 0, "failed_injected": 0}
+DELAY = {"ms": 0}
+STATS = {"requests": 0, "signed_ok": 0, "rejected": 0, "failed_injected": 0, "in_flight": 0, "max_in_flight": 0}
 EMPTY_SHA = hashlib.sha256(b"").hexdigest()
 
 
@@ -136,6 +141,11 @@ class Handler(BaseHTTPRequestHandler):
                 FAIL["count"] = int(q.get("count", ["1"])[0])
                 FAIL["status"] = int(q.get("status", ["503"])[0])
             return self._send(200, {"Content-Type": "application/json"}, b"{}")
+        if parts.path == "/_emu/delay":
+            with LOCK:
+                DELAY["ms"] = int(q.get("ms", ["0"])[0])
+                STATS["max_in_flight"] = STATS["in_flight"]
+            return self._send(200, {"Content-Type": "application/json"}, b"{}")
         if parts.path == "/_emu/object":
             with LOCK:
                 o = OBJECTS.get((q["bucket"][0], q["key"][0]))
@@ -157,6 +167,19 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         if raw_path.startswith("/_emu/"):
             return self._control(parts, query)
+        with LOCK:
+            STATS["in_flight"] += 1
+            STATS["max_in_flight"] = max(STATS["max_in_flight"], STATS["in_flight"])
+            delay = DELAY["ms"]
+        try:
+            if delay:
+                time.sleep(delay / 1000.0)
+            return self._object(method, raw_path, query, body)
+        finally:
+            with LOCK:
+                STATS["in_flight"] -= 1
+
+    def _object(self, method, raw_path, query, body):
         headers = {k.lower(): v for k, v in self.headers.items()}
         with LOCK:
             STATS["requests"] += 1

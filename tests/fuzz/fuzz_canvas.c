@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(body, data + 1, size - 1);
     body[size - 1] = '\0';     /* replies arrive NUL-terminated in a buf */
-    if (canvas_reply(body, size - 1, ratios[data[0] % 5], &png, &len, msg) == AWS_OK)
+    if (canvas_reply(body, size - 1, ratios[data[0] % 5], &png, &len, msg) == OUTCALL_OK)
         free(png);
     free(body);
     return 0;

@@ -11,14 +11,18 @@ woken by NOTIFY, a retry that runs on time was scheduled by run_after."""
 
 import glob
 import os
+import re
 import signal
+import socket
+import subprocess
 import sys
 import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (GENERATORS, VAR, Emulator, ctl, expect, get, new_source, pg_ctl, post,  # noqa: E402
-                     read_log, request, run, sql, start_generator, stop_all, stop_generator, test, wait_until)
+from harness import (GENERATORS, PREFIX, RUNAS, VAR, Emulator, config_value, ctl, expect, get, new_source,  # noqa: E402
+                     pg_ctl, post, read_log, request, run, sql, start_generator, stop_all, stop_generator, test,
+                     wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 EMU = os.environ["ADS_BEDROCK_URL"]
@@ -324,6 +328,81 @@ def missed_notifications_and_dead_leases_are_caught_by_the_sweep():
     expect("lease expired" in row(dead, "error") and row(dead, "dead_lettered_at IS NOT NULL") == "t")
     stop_generator(gen)
     start_generator()
+
+
+def start_s3():
+    """An S3 emulator of this test's own (the stack itself stores locally),
+    with the stack's S3 keys; (process, url)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    log = open(os.path.join(VAR, "log", "s3emu-jobs.log"), "a")
+    p = subprocess.Popen(["/usr/bin/python3", os.path.join(os.environ["ADS_ROOT"], "tests", "emulators", "s3emu.py"),
+                          "--port", str(port), "--public", "adsmith-assets",
+                          "--access-key", config_value("s3_access_key_id"),
+                          "--secret-key", config_value("s3_secret_access_key")], stdout=log, stderr=log)
+    url = "http://127.0.0.1:%d" % port
+    expect(wait_until(lambda: _up(url), 10), "the S3 emulator did not start")
+    return p, url
+
+
+def _up(url):
+    try:
+        request("GET", None, url=url + "/_emu/stats")
+        return True
+    except OSError:
+        return False
+
+
+@test
+def a_slow_s3_store_holds_no_other_job_up():
+    """storage = s3 with every PutObject answered after 1.5 s: the generator
+    stores from its event loop, so the four jobs' puts run at once and the
+    jobs finish in well under four store delays, for Nova Canvas and the
+    built-in renderer (which draws in the loop, one image at a time) alike;
+    a SlowDown answer is retried by the loop without costing the job an
+    attempt."""
+    for p in GENERATORS:
+        if p.poll() is None:
+            stop_generator(p)
+    s3, url = start_s3()
+    s3emu = Emulator(url)
+    gen = None
+    try:
+        for provider in ("bedrock", "builtin"):
+            behave()
+            gen = start_generator(storage="s3", s3_endpoint=url, s3_path_style="yes", s3_retries=3,
+                                  image_provider=provider)
+            s3emu.call("/_emu/delay?ms=1500", {})
+            t0 = time.time()
+            rids = [enqueue("A %s image stored slowly, number %d" % (provider, i)) for i in range(4)]
+            for rid in rids:
+                expect(wait_status(rid, "completed", 20), row(rid, "status, attempts, error"))
+            took = time.time() - t0
+            most = s3emu.stats()["max_in_flight"]
+            # One after another, the four puts alone would take 6 s.
+            expect(most >= 3 and took < 6.0, "%s: puts at once %d, %.1f s for four jobs" % (provider, most, took))
+            for rid in rids:
+                j = asset(rid)
+                o = s3emu.call("/_emu/object?bucket=adsmith-assets&key=" + j["s3_key"])
+                expect(j["attempts"] == 1 and j["s3_url"].startswith(url + "/adsmith-assets/generated/"), j)
+                expect(o["content_type"] == "image/png" and o["meta"].get("x-amz-meta-request-id") == rid, o)
+            stop_generator(gen)
+        gen = start_generator(storage="s3", s3_endpoint=url, s3_path_style="yes", s3_retries=3)
+        s3emu.call("/_emu/delay?ms=0", {})
+        before = s3emu.stats()["failed_injected"]
+        s3emu.call("/_emu/fail?count=1&status=503", {})
+        rid = enqueue("An image whose first store attempt meets SlowDown")
+        expect(wait_status(rid, "completed", 20), row(rid, "status, attempts, error"))
+        expect(row(rid, "attempts") == "1" and s3emu.stats()["failed_injected"] == before + 1, row(rid))
+        expect(re.search(r"S3 PutObject: HTTP 503 SlowDown.*; retrying", read_log(gen)), read_log(gen)[-2000:])
+    finally:
+        if gen is not None:
+            stop_generator(gen)
+        s3.kill()
+        s3.wait()
+        start_generator()
 
 
 @test

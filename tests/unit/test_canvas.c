@@ -90,28 +90,28 @@ static void test_reply(void)
     CHECK(!canvas_png_ok(png, len - 1, 1024, 1024));     /* truncated: no IEND at the end */
 
     r = reply_for(png, len);
-    CHECK(canvas_reply(r, strlen(r), "1:1", &got, &glen, msg) == AWS_OK);
+    CHECK(canvas_reply(r, strlen(r), "1:1", &got, &glen, msg) == OUTCALL_OK);
     CHECK(got != NULL && glen == len && memcmp(got, png, len) == 0);
     free(got);
     /* The right PNG for another aspect ratio is not what was asked for. */
-    CHECK(canvas_reply(r, strlen(r), "16:9", &got, &glen, msg) == AWS_RETRY);
+    CHECK(canvas_reply(r, strlen(r), "16:9", &got, &glen, msg) == OUTCALL_RETRY);
     CHECK(got == NULL && strstr(msg, "1280x720") != NULL);
     free(r);
 
     r = reply_for(png, len / 2);
-    CHECK(canvas_reply(r, strlen(r), "1:1", &got, &glen, msg) == AWS_RETRY);
+    CHECK(canvas_reply(r, strlen(r), "1:1", &got, &glen, msg) == OUTCALL_RETRY);
     free(r);
 
     {
         const char *refused = "{\"images\": [], \"error\": \"This request has been blocked by our content filters.\"}";
-        CHECK(canvas_reply(refused, strlen(refused), "1:1", &got, &glen, msg) == AWS_PERMANENT);
+        CHECK(canvas_reply(refused, strlen(refused), "1:1", &got, &glen, msg) == OUTCALL_PERMANENT);
         CHECK(strstr(msg, "content filters") != NULL);
     }
-    CHECK(canvas_reply("{\"images\": [\"!!!notbase64\"]}", 28, "1:1", &got, &glen, msg) == AWS_RETRY);
-    CHECK(canvas_reply("{\"images\": [7]}", 15, "1:1", &got, &glen, msg) == AWS_RETRY);
-    CHECK(canvas_reply("[]", 2, "1:1", &got, &glen, msg) == AWS_RETRY);
-    CHECK(canvas_reply("{\"imag", 6, "1:1", &got, &glen, msg) == AWS_RETRY);
-    CHECK(canvas_reply("{}", 2, "1:1", &got, &glen, msg) == AWS_RETRY && strstr(msg, "no image") != NULL);
+    CHECK(canvas_reply("{\"images\": [\"!!!notbase64\"]}", 28, "1:1", &got, &glen, msg) == OUTCALL_RETRY);
+    CHECK(canvas_reply("{\"images\": [7]}", 15, "1:1", &got, &glen, msg) == OUTCALL_RETRY);
+    CHECK(canvas_reply("[]", 2, "1:1", &got, &glen, msg) == OUTCALL_RETRY);
+    CHECK(canvas_reply("{\"imag", 6, "1:1", &got, &glen, msg) == OUTCALL_RETRY);
+    CHECK(canvas_reply("{}", 2, "1:1", &got, &glen, msg) == OUTCALL_RETRY && strstr(msg, "no image") != NULL);
     free(png);
 }
 
