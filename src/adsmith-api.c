@@ -1,9 +1,24 @@
 /*
- * adsmith-api: the FastCGI API server. The master opens the socket, loads
- * what workers share (config, knowledge base, store settings), pre-forks
- * `workers` children and replaces any that die. SIGTERM: workers finish the
- * request in hand, then exit. SIGHUP: config re-read, workers replaced one
- * generation at a time.
+ * adsmith-api: the FastCGI API server. The master opens two sockets, loads
+ * what workers share (config, knowledge base, store settings) and pre-forks
+ * two pools, replacing any worker that dies:
+ *   general   `workers` children on `listen`: every route;
+ *   campaign  `campaign_workers` children on `campaign_listen`, where nginx
+ *             sends POST /api/campaign/tier-1 alone. A campaign holds its
+ *             worker for seconds of provider calls; in a pool of its own it
+ *             can never keep the other routes waiting (a bulkhead).
+ * The campaign socket's listen backlog is small (`campaign_backlog`): when
+ * the pool is full and the backlog too, nginx's connect fails at once and
+ * nginx answers 503 "unavailable" with Retry-After. A campaign that did get
+ * into the backlog but waited there longer than `campaign_queue_timeout_ms`
+ * (nginx passes the request's start as ADSMITH_REQUEST_START) is refused the
+ * same way instead of being run for a caller that has waited too long.
+ * A general worker handed the campaign route anyway (an nginx config
+ * without the split) serves it, and says so once in the log.
+ * SIGTERM: workers of both pools finish the request in hand, then exit.
+ * SIGHUP: config re-read; a new generation of both pools starts at once
+ * while the old one finishes the requests in hand and exits (a campaign in
+ * hand must not leave the other routes without workers meanwhile).
  */
 #include <config.h>
 
@@ -26,6 +41,12 @@
 #include "util.h"
 
 #define MAX_WORKERS 256
+#define CAMPAIGN_ROUTE "/api/campaign/tier-1"
+/* Seconds a refused campaign is told to wait; nginx's own refusal says the
+ * same (nginx/adsmith-locations.conf.in). */
+#define CAMPAIGN_RETRY_AFTER "5"
+
+enum pool_kind { POOL_GENERAL, POOL_CAMPAIGN, NPOOLS };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 
@@ -133,7 +154,55 @@ static const char *reason(int status)
     }
 }
 
-static void serve_one(struct api_ctx *ctx, FCGX_Request *r)
+/* Seconds since the epoch from nginx's $msec ("1732540000.123"); 0 when
+ * absent or not a number. */
+static double request_start(FCGX_Request *r)
+{
+    const char *v = FCGX_GetParam("ADSMITH_REQUEST_START", r->envp);
+    char *end;
+    double t;
+
+    if (v == NULL || *v == '\0')
+        return 0;
+    t = strtod(v, &end);
+    return (*end == '\0' && t > 0) ? t : 0;
+}
+
+/* The campaign route's admission. A general worker serves it (the old
+ * layout keeps working) but warns once: it is the bulkhead that is missing.
+ * Returns 1 with resp filled when the request waited for a campaign worker
+ * longer than campaign_queue_timeout_ms: its caller is told to come back
+ * rather than being served after a queue it cannot see. */
+static int campaign_refused(const struct config *cfg, enum pool_kind kind, FCGX_Request *r,
+                            const char *request_id, struct api_response *resp)
+{
+    static int warned;
+    struct timespec now;
+    double start = request_start(r), waited_ms;
+
+    if (kind == POOL_GENERAL && !warned) {
+        warned = 1;
+        log_warn("%s reached a general worker: nginx does not send it to campaign_listen; "
+                 "serving it here, but campaigns can now hold every general worker", CAMPAIGN_ROUTE);
+    }
+    if (start == 0)
+        return 0;
+    clock_gettime(CLOCK_REALTIME, &now);
+    waited_ms = ((double)now.tv_sec + (double)now.tv_nsec / 1e9 - start) * 1000.0;
+    if (waited_ms <= (double)cfg->campaign_queue_timeout_ms)
+        return 0;
+    log_warn("campaign refused: it waited %.0f ms for a campaign worker (campaign_queue_timeout_ms %ld), request %s",
+             waited_ms, cfg->campaign_queue_timeout_ms, request_id ? request_id : "-");
+    memset(resp, 0, sizeof *resp);
+    resp->body = strdup("{\"error\":\"All campaign workers are busy, retry shortly\",\"code\":\"unavailable\"}\n");
+    if (resp->body == NULL)
+        return 0;
+    resp->status = 503;
+    snprintf(resp->headers, sizeof resp->headers, "Retry-After: %s\r\n", CAMPAIGN_RETRY_AFTER);
+    return 1;
+}
+
+static void serve_one(struct api_ctx *ctx, enum pool_kind kind, FCGX_Request *r)
 {
     static char names[MAX_HEADERS][96];
     struct sigv4_pair headers[MAX_HEADERS];
@@ -176,7 +245,8 @@ static void serve_one(struct api_ctx *ctx, FCGX_Request *r)
     body = read_body(r, declared, api_body_limit(path), &req.body_len);
     req.body = body;
 
-    api_handle(ctx, &req, &resp);
+    if (strcmp(path, CAMPAIGN_ROUTE) != 0 || !campaign_refused(ctx->cfg, kind, r, req.request_id, &resp))
+        api_handle(ctx, &req, &resp);
     {
         /* libfcgi's own printf lacks C99 conversions: format with libc. */
         char head[1024];
@@ -195,7 +265,7 @@ static void serve_one(struct api_ctx *ctx, FCGX_Request *r)
     free(body);
 }
 
-static int worker_main(const struct config *cfg, const struct kb *kb, int sock)
+static int worker_main(const struct config *cfg, const struct kb *kb, int sock, enum pool_kind kind)
 {
     struct api_ctx ctx;
     FCGX_Request r;
@@ -205,6 +275,9 @@ static int worker_main(const struct config *cfg, const struct kb *kb, int sock)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() == 1)
         return 0;
+    /* ps and tests tell the pools apart by the name (15 bytes at most). */
+    if (kind == POOL_CAMPAIGN)
+        prctl(PR_SET_NAME, "campaign-worker");
     install(SIGTERM, on_signal);
     install(SIGINT, SIG_IGN);
     install(SIGHUP, SIG_IGN);
@@ -237,7 +310,7 @@ static int worker_main(const struct config *cfg, const struct kb *kb, int sock)
             log_error("accept failed: %s", strerror(errno));
             break;
         }
-        serve_one(&ctx, &r);
+        serve_one(&ctx, kind, &r);
         FCGX_Finish_r(&r);
     }
     FCGX_Free(&r, 0);
@@ -249,32 +322,49 @@ static int worker_main(const struct config *cfg, const struct kb *kb, int sock)
 
 /* ---- master ---- */
 
+/* One pre-forked pool: its socket and a slot per worker. */
+struct pool {
+    const char *name;         /* for the log: "worker", "campaign worker" */
+    int sock;
+    pid_t pids[MAX_WORKERS];
+};
+
 struct master {
     const char *config_path;
     struct config cfg;
     struct kb *kb;
-    int sock;
-    pid_t pids[MAX_WORKERS];
-    int generation[MAX_WORKERS];
-    int current_gen;
+    struct pool pools[NPOOLS];
+    /* Workers of earlier generations (SIGHUP) finishing their last request:
+     * waited for, never replaced. */
+    pid_t retiring[NPOOLS * MAX_WORKERS];
     time_t last_fail;
     int fast_fails;
 };
 
-static pid_t spawn(struct master *m, int slot)
+static long pool_size(const struct master *m, enum pool_kind kind)
 {
+    long n = kind == POOL_CAMPAIGN ? m->cfg.campaign_workers : m->cfg.workers;
+
+    return n < MAX_WORKERS ? n : MAX_WORKERS;
+}
+
+static pid_t spawn(struct master *m, enum pool_kind kind, int slot)
+{
+    struct pool *p = &m->pools[kind];
     pid_t pid = fork();
 
     if (pid == 0) {
-        int rc = worker_main(&m->cfg, m->kb, m->sock);
+        int rc;
+        /* A worker listens on its own pool's socket only. */
+        close(m->pools[kind == POOL_CAMPAIGN ? POOL_GENERAL : POOL_CAMPAIGN].sock);
+        rc = worker_main(&m->cfg, m->kb, p->sock, kind);
         _exit(rc);
     }
     if (pid < 0) {
         log_error("fork failed: %s", strerror(errno));
         return -1;
     }
-    m->pids[slot] = pid;
-    m->generation[slot] = m->current_gen;
+    p->pids[slot] = pid;
     return pid;
 }
 
@@ -298,37 +388,47 @@ static int load(const char *path, struct config *cfg, struct kb **kb, char *err)
     return 0;
 }
 
-static int open_socket(const struct config *cfg, char *err)
+/* backlog: connections the kernel holds for busy workers. On a unix socket
+ * a connect beyond it fails at once (EAGAIN), which is what bounds the
+ * campaign pool's queue. */
+static int open_socket(const char *listen_at, int backlog, char *err)
 {
     int fd;
 
-    if (cfg->listen[0] == '/') {
-        unlink(cfg->listen);
+    if (listen_at[0] == '/') {
+        unlink(listen_at);
     }
-    fd = FCGX_OpenSocket(cfg->listen, 1024);
+    fd = FCGX_OpenSocket(listen_at, backlog);
     if (fd < 0) {
-        ads_errf(err, "cannot listen on %s", cfg->listen);
+        ads_errf(err, "cannot listen on %s", listen_at);
         return -1;
     }
     /* nginx connects as another user of the socket's group. */
-    if (cfg->listen[0] == '/')
-        chmod(cfg->listen, 0660);
+    if (listen_at[0] == '/')
+        chmod(listen_at, 0660);
     return fd;
 }
 
-static void reap(struct master *m)
+/* Clears the slot of a worker that ended, to be refilled; a retiring one
+ * is just forgotten. */
+static void forget(struct master *m, pid_t pid, int status)
 {
-    int status, i;
-    pid_t pid;
+    size_t r;
+    int k, i;
 
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (i = 0; i < m->cfg.workers && i < MAX_WORKERS; i++) {
-            if (m->pids[i] != pid)
+    for (r = 0; r < sizeof m->retiring / sizeof m->retiring[0]; r++)
+        if (m->retiring[r] == pid) {
+            m->retiring[r] = 0;
+            return;
+        }
+    for (k = 0; k < NPOOLS; k++) {
+        struct pool *p = &m->pools[k];
+        for (i = 0; i < MAX_WORKERS; i++) {
+            if (p->pids[i] != pid)
                 continue;
-            m->pids[i] = 0;
-            if (!got_term && !(WIFEXITED(status) && WEXITSTATUS(status) == 0) &&
-                m->generation[i] == m->current_gen) {
-                log_warn("worker %d died (%s %d); replacing it", (int)pid,
+            p->pids[i] = 0;
+            if (!got_term && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+                log_warn("%s %d died (%s %d); replacing it", p->name, (int)pid,
                          WIFSIGNALED(status) ? "signal" : "exit",
                          WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
                 if (time(NULL) - m->last_fail < 1)
@@ -337,40 +437,98 @@ static void reap(struct master *m)
                     m->fast_fails = 0;
                 m->last_fail = time(NULL);
             }
+            return;
         }
     }
 }
 
+static void reap(struct master *m)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        forget(m, pid, status);
+}
+
 static void fill(struct master *m)
 {
-    int i;
+    int k, i;
 
     if (m->fast_fails > 5) {
         /* Workers die at start (database or config trouble): slow down. */
         sleep(1);
         m->fast_fails = 0;
     }
-    for (i = 0; i < m->cfg.workers && i < MAX_WORKERS; i++)
-        if (m->pids[i] == 0)
-            spawn(m, i);
+    for (k = 0; k < NPOOLS; k++)
+        for (i = 0; i < pool_size(m, (enum pool_kind)k); i++)
+            if (m->pools[k].pids[i] == 0)
+                spawn(m, (enum pool_kind)k, i);
 }
 
 static void signal_all(struct master *m, int sig)
 {
-    int i;
+    size_t r;
+    int k, i;
 
-    for (i = 0; i < MAX_WORKERS; i++)
-        if (m->pids[i] > 0)
-            kill(m->pids[i], sig);
+    for (k = 0; k < NPOOLS; k++)
+        for (i = 0; i < MAX_WORKERS; i++)
+            if (m->pools[k].pids[i] > 0)
+                kill(m->pools[k].pids[i], sig);
+    for (r = 0; r < sizeof m->retiring / sizeof m->retiring[0]; r++)
+        if (m->retiring[r] > 0)
+            kill(m->retiring[r], sig);
 }
 
 static int live(const struct master *m)
 {
-    int i, n = 0;
+    size_t r;
+    int k, i, n = 0;
 
-    for (i = 0; i < MAX_WORKERS; i++)
-        n += m->pids[i] > 0;
+    for (k = 0; k < NPOOLS; k++)
+        for (i = 0; i < MAX_WORKERS; i++)
+            n += m->pools[k].pids[i] > 0;
+    for (r = 0; r < sizeof m->retiring / sizeof m->retiring[0]; r++)
+        n += m->retiring[r] > 0;
     return n;
+}
+
+/* The running generation stops taking requests (SIGTERM: the one in hand is
+ * finished) and leaves its slots to the next. A worker still retiring from
+ * an earlier reload keeps its place in the list. */
+static void retire_all(struct master *m)
+{
+    size_t r = 0;
+    int k, i;
+
+    signal_all(m, SIGTERM);
+    for (k = 0; k < NPOOLS; k++)
+        for (i = 0; i < MAX_WORKERS; i++) {
+            if (m->pools[k].pids[i] <= 0)
+                continue;
+            while (r < sizeof m->retiring / sizeof m->retiring[0] && m->retiring[r] > 0)
+                r++;
+            if (r == sizeof m->retiring / sizeof m->retiring[0])
+                return;   /* cannot happen: there are as many places as slots */
+            m->retiring[r] = m->pools[k].pids[i];
+            m->pools[k].pids[i] = 0;
+        }
+}
+
+/* Sockets are opened once: a changed address or backlog waits for a restart. */
+static void keep_sockets(struct config *ncfg, const struct config *old)
+{
+    if (strcmp(ncfg->listen, old->listen) != 0)
+        log_warn("listen changed: takes effect on restart, not reload");
+    if (strcmp(ncfg->campaign_listen, old->campaign_listen) != 0)
+        log_warn("campaign_listen changed: takes effect on restart, not reload");
+    if (ncfg->campaign_backlog != old->campaign_backlog)
+        log_warn("campaign_backlog changed: takes effect on restart, not reload");
+    free(ncfg->listen);
+    ncfg->listen = strdup(old->listen);
+    free(ncfg->campaign_listen);
+    ncfg->campaign_listen = strdup(old->campaign_listen);
+    ncfg->campaign_backlog = old->campaign_backlog;
 }
 
 static void reload(struct master *m)
@@ -378,37 +536,21 @@ static void reload(struct master *m)
     struct config ncfg;
     struct kb *nkb;
     char err[ADS_ERRSZ];
-    int i;
 
     if (load(m->config_path, &ncfg, &nkb, err) != 0) {
         log_error("reload refused, keeping the running config: %s", err);
         return;
     }
-    if (strcmp(ncfg.listen, m->cfg.listen) != 0)
-        log_warn("listen changed: takes effect on restart, not reload");
-    /* Old workers finish in-flight work and exit; new ones take over. */
-    signal_all(m, SIGTERM);
-    for (i = 0; i < MAX_WORKERS; i++)
-        if (m->pids[i] > 0)
-            m->generation[i] = -1;
-    while (live(m) > 0) {
-        int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0)
-            break;
-        for (i = 0; i < MAX_WORKERS; i++)
-            if (m->pids[i] == pid)
-                m->pids[i] = 0;
-    }
-    free(ncfg.listen);
-    ncfg.listen = strdup(m->cfg.listen);
+    keep_sockets(&ncfg, &m->cfg);
+    /* Old workers finish in-flight work and exit; the caller's fill() starts
+     * the new generation right away. */
+    retire_all(m);
     cfg_free(&m->cfg);
     kb_free(m->kb);
     m->cfg = ncfg;
     m->kb = nkb;
-    m->current_gen++;
     log_init("adsmith-api", (enum log_level)log_parse_level(m->cfg.log_level));
-    log_info("configuration reloaded; %ld workers", m->cfg.workers);
+    log_info("configuration reloaded; %ld workers, %ld campaign workers", m->cfg.workers, m->cfg.campaign_workers);
 }
 
 static void shutdown_workers(struct master *m)
@@ -427,6 +569,34 @@ static void shutdown_workers(struct master *m)
         while (live(m) > 0 && waitpid(-1, NULL, 0) > 0)
             reap(m);
     }
+}
+
+/* Both sockets, or neither (err says which failed). */
+static int open_sockets(struct master *m, char *err)
+{
+    m->pools[POOL_GENERAL].name = "worker";
+    m->pools[POOL_CAMPAIGN].name = "campaign worker";
+    m->pools[POOL_GENERAL].sock = open_socket(m->cfg.listen, 1024, err);
+    if (m->pools[POOL_GENERAL].sock < 0)
+        return -1;
+    m->pools[POOL_CAMPAIGN].sock = open_socket(m->cfg.campaign_listen, (int)m->cfg.campaign_backlog, err);
+    if (m->pools[POOL_CAMPAIGN].sock < 0) {
+        close(m->pools[POOL_GENERAL].sock);
+        if (m->cfg.listen[0] == '/')
+            unlink(m->cfg.listen);
+        return -1;
+    }
+    return 0;
+}
+
+static void close_sockets(struct master *m)
+{
+    close(m->pools[POOL_GENERAL].sock);
+    close(m->pools[POOL_CAMPAIGN].sock);
+    if (m->cfg.listen[0] == '/')
+        unlink(m->cfg.listen);
+    if (m->cfg.campaign_listen[0] == '/')
+        unlink(m->cfg.campaign_listen);
 }
 
 static void usage(void)
@@ -469,8 +639,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "adsmith-api: FastCGI init failed\n");
         return 1;
     }
-    m.sock = open_socket(&m.cfg, err);
-    if (m.sock < 0) {
+    if (open_sockets(&m, err) != 0) {
         fprintf(stderr, "adsmith-api: %s\n", err);
         return 1;
     }
@@ -484,7 +653,8 @@ int main(int argc, char **argv)
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGHUP);
     sigaddset(&block, SIGCHLD);
-    log_info("listening on %s with %ld workers (version %s)", m.cfg.listen, m.cfg.workers, PACKAGE_VERSION);
+    log_info("listening on %s with %ld workers, campaigns on %s with %ld workers (version %s)", m.cfg.listen,
+             m.cfg.workers, m.cfg.campaign_listen, m.cfg.campaign_workers, PACKAGE_VERSION);
     sigprocmask(SIG_BLOCK, &block, &old);
     fill(&m);
     while (!got_term) {
@@ -508,8 +678,7 @@ int main(int argc, char **argv)
     sigprocmask(SIG_SETMASK, &old, NULL);
     log_info("stopping: waiting for in-flight requests");
     shutdown_workers(&m);
-    if (m.cfg.listen[0] == '/')
-        unlink(m.cfg.listen);
+    close_sockets(&m);
     kb_free(m.kb);
     cfg_free(&m.cfg);
     log_info("stopped");
