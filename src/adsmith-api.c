@@ -3,16 +3,18 @@
  * what workers share (config, knowledge base, store settings) and pre-forks
  * two pools, replacing any worker that dies:
  *   general   `workers` children on `listen`: every route;
- *   campaign  `campaign_workers` children on `campaign_listen`, where nginx
- *             sends POST /api/campaign/tier-1 alone. A campaign holds its
- *             worker for seconds of provider calls; in a pool of its own it
- *             can never keep the other routes waiting (a bulkhead).
- * The campaign socket's listen backlog is small (`campaign_backlog`): when
- * the pool is full and the backlog too, nginx's connect fails at once and
- * nginx answers 503 "unavailable" with Retry-After. A campaign that did get
- * into the backlog but waited there longer than `campaign_queue_timeout_ms`
- * (nginx passes the request's start as ADSMITH_REQUEST_START) is refused the
- * same way instead of being run for a caller that has waited too long.
+ *   campaign  `campaign_workers` + `campaign_queue` children on
+ *             `campaign_listen`, where nginx sends POST /api/campaign/tier-1
+ *             alone. A campaign holds its worker for seconds of provider
+ *             calls; in a pool of its own it can never keep the other routes
+ *             waiting (a bulkhead).
+ * At most `campaign_workers` campaigns run at once (slots in memory shared
+ * by the pool). A campaign worker that accepts a request while every slot is
+ * taken waits for one until the request is `campaign_queue_timeout_ms` old
+ * (nginx passes the request's start as ADSMITH_REQUEST_START, so time spent
+ * in the socket's backlog counts), then answers 503 "unavailable" with
+ * Retry-After. The socket's backlog is as large as the pool, for bursts;
+ * past it nginx's connect fails at once and nginx answers the same 503.
  * A general worker handed the campaign route anyway (an nginx config
  * without the split) serves it, and says so once in the log.
  * SIGTERM: workers of both pools finish the request in hand, then exit.
@@ -25,10 +27,13 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -154,52 +159,117 @@ static const char *reason(int status)
     }
 }
 
-/* Seconds since the epoch from nginx's $msec ("1732540000.123"); 0 when
- * absent or not a number. */
-static double request_start(FCGX_Request *r)
+/* Campaigns running at once, across the campaign pool's processes: one
+ * slot per campaign, holding the pid of the worker that runs it. Shared
+ * memory mapped by the master before it forks; the master frees the slot
+ * of a worker that died holding one. */
+struct campaign_slots {
+    atomic_int pid[MAX_WORKERS];
+};
+static struct campaign_slots *slots;
+
+static int slot_take(long n)
+{
+    int me = (int)getpid(), i;
+
+    for (i = 0; i < n && i < MAX_WORKERS; i++) {
+        int free_slot = 0;
+        if (atomic_compare_exchange_strong(&slots->pid[i], &free_slot, me))
+            return i;
+    }
+    return -1;
+}
+
+static void slot_release(int i)
+{
+    atomic_store(&slots->pid[i], 0);
+}
+
+/* The master's side: whatever slot pid held is free again. */
+static void slots_forget(pid_t pid)
+{
+    int i;
+
+    for (i = 0; slots != NULL && i < MAX_WORKERS; i++) {
+        int held = (int)pid;
+        atomic_compare_exchange_strong(&slots->pid[i], &held, 0);
+    }
+}
+
+static double wall_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
+}
+
+/* When nginx took the request (its $msec, "1732540000.123", passed as
+ * ADSMITH_REQUEST_START), in wall_ms; now when absent or not a number. */
+static double request_start_ms(FCGX_Request *r)
 {
     const char *v = FCGX_GetParam("ADSMITH_REQUEST_START", r->envp);
     char *end;
     double t;
 
     if (v == NULL || *v == '\0')
-        return 0;
+        return wall_ms();
     t = strtod(v, &end);
-    return (*end == '\0' && t > 0) ? t : 0;
+    return (*end == '\0' && t > 0) ? t * 1000.0 : wall_ms();
 }
 
-/* The campaign route's admission. A general worker serves it (the old
- * layout keeps working) but warns once: it is the bulkhead that is missing.
- * Returns 1 with resp filled when the request waited for a campaign worker
- * longer than campaign_queue_timeout_ms: its caller is told to come back
- * rather than being served after a queue it cannot see. */
-static int campaign_refused(const struct config *cfg, enum pool_kind kind, FCGX_Request *r,
-                            const char *request_id, struct api_response *resp)
+/* A campaign slot for the request, waiting for one until the request is
+ * campaign_queue_timeout_ms old (counted from nginx's start, so the time it
+ * spent in the socket's backlog counts too). -1: none came in time. */
+static int campaign_admit(const struct config *cfg, double start_ms)
+{
+    const struct timespec pause = { 0, 10 * 1000 * 1000 };
+    double deadline = start_ms + (double)cfg->campaign_queue_timeout_ms;
+    int slot;
+
+    while ((slot = slot_take(cfg->campaign_workers)) < 0 && wall_ms() < deadline)
+        nanosleep(&pause, NULL);
+    return slot;
+}
+
+static void refuse_campaign(struct api_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->status = 503;
+    resp->body = strdup("{\"error\":\"All campaign workers are busy, retry shortly\",\"code\":\"unavailable\"}\n");
+    snprintf(resp->headers, sizeof resp->headers, "Retry-After: %s\r\n", CAMPAIGN_RETRY_AFTER);
+}
+
+/* POST /api/campaign/tier-1. In the campaign pool it runs once it holds a
+ * slot, or is refused with 503 when none frees in time: the caller is told
+ * to come back rather than kept in a queue it cannot see. A general worker
+ * serves it at once (the old layout keeps working) but warns once: the
+ * bulkhead is missing from nginx's config. */
+static void serve_campaign(struct api_ctx *ctx, enum pool_kind kind, FCGX_Request *r,
+                           const struct api_request *req, struct api_response *resp)
 {
     static int warned;
-    struct timespec now;
-    double start = request_start(r), waited_ms;
+    double start;
+    int slot;
 
-    if (kind == POOL_GENERAL && !warned) {
+    if (kind == POOL_GENERAL) {
+        if (!warned)
+            log_warn("%s reached a general worker: nginx does not send it to campaign_listen; "
+                     "serving it here, but campaigns can now hold every general worker", CAMPAIGN_ROUTE);
         warned = 1;
-        log_warn("%s reached a general worker: nginx does not send it to campaign_listen; "
-                 "serving it here, but campaigns can now hold every general worker", CAMPAIGN_ROUTE);
+        api_handle(ctx, req, resp);
+        return;
     }
-    if (start == 0)
-        return 0;
-    clock_gettime(CLOCK_REALTIME, &now);
-    waited_ms = ((double)now.tv_sec + (double)now.tv_nsec / 1e9 - start) * 1000.0;
-    if (waited_ms <= (double)cfg->campaign_queue_timeout_ms)
-        return 0;
-    log_warn("campaign refused: it waited %.0f ms for a campaign worker (campaign_queue_timeout_ms %ld), request %s",
-             waited_ms, cfg->campaign_queue_timeout_ms, request_id ? request_id : "-");
-    memset(resp, 0, sizeof *resp);
-    resp->body = strdup("{\"error\":\"All campaign workers are busy, retry shortly\",\"code\":\"unavailable\"}\n");
-    if (resp->body == NULL)
-        return 0;
-    resp->status = 503;
-    snprintf(resp->headers, sizeof resp->headers, "Retry-After: %s\r\n", CAMPAIGN_RETRY_AFTER);
-    return 1;
+    start = request_start_ms(r);
+    slot = campaign_admit(ctx->cfg, start);
+    if (slot < 0) {
+        log_warn("campaign refused: no campaign worker free after %.0f ms (campaign_queue_timeout_ms %ld), request %s",
+                 wall_ms() - start, ctx->cfg->campaign_queue_timeout_ms, req->request_id ? req->request_id : "-");
+        refuse_campaign(resp);
+        return;
+    }
+    api_handle(ctx, req, resp);
+    slot_release(slot);
 }
 
 static void serve_one(struct api_ctx *ctx, enum pool_kind kind, FCGX_Request *r)
@@ -245,17 +315,21 @@ static void serve_one(struct api_ctx *ctx, enum pool_kind kind, FCGX_Request *r)
     body = read_body(r, declared, api_body_limit(path), &req.body_len);
     req.body = body;
 
-    if (strcmp(path, CAMPAIGN_ROUTE) != 0 || !campaign_refused(ctx->cfg, kind, r, req.request_id, &resp))
+    if (strcmp(path, CAMPAIGN_ROUTE) == 0)
+        serve_campaign(ctx, kind, r, &req, &resp);
+    else
         api_handle(ctx, &req, &resp);
     {
-        /* libfcgi's own printf lacks C99 conversions: format with libc. */
+        /* libfcgi's own printf lacks C99 conversions: format with libc.
+         * A body is NULL only when memory ran out. */
+        const char *out = resp.body != NULL ? resp.body : "";
         char head[1024];
         int n = snprintf(head, sizeof head,
                          "Status: %d %s\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n%s"
                          "Content-Length: %zu\r\n\r\n",
-                         resp.status, reason(resp.status), resp.headers, strlen(resp.body));
+                         resp.status, reason(resp.status), resp.headers, strlen(out));
         FCGX_PutStr(head, n, r->out);
-        FCGX_PutStr(resp.body, (int)strlen(resp.body), r->out);
+        FCGX_PutStr(out, (int)strlen(out), r->out);
     }
     if (resp.status >= 500)
         log_warn("%s %s -> %d request %s", req.method, path, resp.status, req.request_id ? req.request_id : "-");
@@ -341,9 +415,11 @@ struct master {
     int fast_fails;
 };
 
-static long pool_size(const struct master *m, enum pool_kind kind)
+/* The campaign pool has a process for each campaign that may run and for
+ * each that may wait for a slot (cfg_load keeps the sum within 256). */
+static long pool_size(const struct config *cfg, enum pool_kind kind)
 {
-    long n = kind == POOL_CAMPAIGN ? m->cfg.campaign_workers : m->cfg.workers;
+    long n = kind == POOL_CAMPAIGN ? cfg->campaign_workers + cfg->campaign_queue : cfg->workers;
 
     return n < MAX_WORKERS ? n : MAX_WORKERS;
 }
@@ -388,9 +464,8 @@ static int load(const char *path, struct config *cfg, struct kb **kb, char *err)
     return 0;
 }
 
-/* backlog: connections the kernel holds for busy workers. On a unix socket
- * a connect beyond it fails at once (EAGAIN), which is what bounds the
- * campaign pool's queue. */
+/* backlog: connections the kernel holds until a worker accepts them. On a
+ * unix socket a connect beyond it fails at once (EAGAIN): nginx answers. */
 static int open_socket(const char *listen_at, int backlog, char *err)
 {
     int fd;
@@ -447,8 +522,10 @@ static void reap(struct master *m)
     int status;
     pid_t pid;
 
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        slots_forget(pid);
         forget(m, pid, status);
+    }
 }
 
 static void fill(struct master *m)
@@ -461,7 +538,7 @@ static void fill(struct master *m)
         m->fast_fails = 0;
     }
     for (k = 0; k < NPOOLS; k++)
-        for (i = 0; i < pool_size(m, (enum pool_kind)k); i++)
+        for (i = 0; i < pool_size(&m->cfg, (enum pool_kind)k); i++)
             if (m->pools[k].pids[i] == 0)
                 spawn(m, (enum pool_kind)k, i);
 }
@@ -515,20 +592,17 @@ static void retire_all(struct master *m)
         }
 }
 
-/* Sockets are opened once: a changed address or backlog waits for a restart. */
+/* Sockets are opened once: a changed address waits for a restart. */
 static void keep_sockets(struct config *ncfg, const struct config *old)
 {
     if (strcmp(ncfg->listen, old->listen) != 0)
         log_warn("listen changed: takes effect on restart, not reload");
     if (strcmp(ncfg->campaign_listen, old->campaign_listen) != 0)
         log_warn("campaign_listen changed: takes effect on restart, not reload");
-    if (ncfg->campaign_backlog != old->campaign_backlog)
-        log_warn("campaign_backlog changed: takes effect on restart, not reload");
     free(ncfg->listen);
     ncfg->listen = strdup(old->listen);
     free(ncfg->campaign_listen);
     ncfg->campaign_listen = strdup(old->campaign_listen);
-    ncfg->campaign_backlog = old->campaign_backlog;
 }
 
 static void reload(struct master *m)
@@ -545,12 +619,16 @@ static void reload(struct master *m)
     /* Old workers finish in-flight work and exit; the caller's fill() starts
      * the new generation right away. */
     retire_all(m);
+    /* The campaign backlog absorbs a burst as large as the pool. */
+    if (listen(m->pools[POOL_CAMPAIGN].sock, (int)pool_size(&ncfg, POOL_CAMPAIGN)) != 0)
+        log_warn("campaign socket backlog unchanged: %s", strerror(errno));
     cfg_free(&m->cfg);
     kb_free(m->kb);
     m->cfg = ncfg;
     m->kb = nkb;
     log_init("adsmith-api", (enum log_level)log_parse_level(m->cfg.log_level));
-    log_info("configuration reloaded; %ld workers, %ld campaign workers", m->cfg.workers, m->cfg.campaign_workers);
+    log_info("configuration reloaded; %ld workers, %ld campaign workers, campaign queue %ld",
+             m->cfg.workers, m->cfg.campaign_workers, m->cfg.campaign_queue);
 }
 
 static void shutdown_workers(struct master *m)
@@ -579,7 +657,7 @@ static int open_sockets(struct master *m, char *err)
     m->pools[POOL_GENERAL].sock = open_socket(m->cfg.listen, 1024, err);
     if (m->pools[POOL_GENERAL].sock < 0)
         return -1;
-    m->pools[POOL_CAMPAIGN].sock = open_socket(m->cfg.campaign_listen, (int)m->cfg.campaign_backlog, err);
+    m->pools[POOL_CAMPAIGN].sock = open_socket(m->cfg.campaign_listen, (int)pool_size(&m->cfg, POOL_CAMPAIGN), err);
     if (m->pools[POOL_CAMPAIGN].sock < 0) {
         close(m->pools[POOL_GENERAL].sock);
         if (m->cfg.listen[0] == '/')
@@ -643,6 +721,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "adsmith-api: %s\n", err);
         return 1;
     }
+    slots = mmap(NULL, sizeof *slots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (slots == MAP_FAILED) {
+        fprintf(stderr, "adsmith-api: campaign slots: %s\n", strerror(errno));
+        close_sockets(&m);
+        return 1;
+    }
     install(SIGTERM, on_signal);
     install(SIGINT, on_signal);
     install(SIGHUP, on_signal);
@@ -653,8 +737,9 @@ int main(int argc, char **argv)
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGHUP);
     sigaddset(&block, SIGCHLD);
-    log_info("listening on %s with %ld workers, campaigns on %s with %ld workers (version %s)", m.cfg.listen,
-             m.cfg.workers, m.cfg.campaign_listen, m.cfg.campaign_workers, PACKAGE_VERSION);
+    log_info("listening on %s with %ld workers, campaigns on %s: %ld at once, %ld waiting at most %ld ms (version %s)",
+             m.cfg.listen, m.cfg.workers, m.cfg.campaign_listen, m.cfg.campaign_workers, m.cfg.campaign_queue,
+             m.cfg.campaign_queue_timeout_ms, PACKAGE_VERSION);
     sigprocmask(SIG_BLOCK, &block, &old);
     fill(&m);
     while (!got_term) {

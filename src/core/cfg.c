@@ -32,7 +32,7 @@ static const struct key keys[] = {
     { "workers", K_INT, S(workers), "4", 1, 256, NULL, NULL, 0 },
     { "campaign_listen", K_STR, S(campaign_listen), "", 0, 0, NULL, NULL, 0 },
     { "campaign_workers", K_INT, S(campaign_workers), "16", 1, 256, NULL, NULL, 0 },
-    { "campaign_backlog", K_INT, S(campaign_backlog), "4", 0, 1024, NULL, NULL, 0 },
+    { "campaign_queue", K_INT, S(campaign_queue), "4", 0, 255, NULL, NULL, 0 },
     { "campaign_queue_timeout_ms", K_INT, S(campaign_queue_timeout_ms), "5000", 100, 60000, NULL, NULL, 0 },
     { "auth", K_STR, S(auth), "api_key", 0, 0, "api_key|none", NULL, 0 },
     { "auth_cache_ttl", K_INT, S(auth_cache_ttl), "5", 0, 300, NULL, NULL, 0 },
@@ -367,6 +367,10 @@ int cfg_load(struct config *cfg, const char *path, char *err)
     }
     if (resolve_campaign_listen(cfg, path, err) != 0)
         return -1;
+    if (cfg->campaign_workers + cfg->campaign_queue > 256) {
+        ads_errf(err, "%s: campaign_workers + campaign_queue must be at most 256", path ? path : "config");
+        return -1;
+    }
     if (strcmp(cfg->campaign_listen, cfg->listen) == 0) {
         ads_errf(err, "%s: campaign_listen must differ from listen", path ? path : "config");
         return -1;

@@ -84,6 +84,8 @@ int main(void)
             { "campaign_workers = 0\n", NULL, "campaign_workers" },
             { "campaign_workers = 257\n", NULL, "campaign_workers" },
             { "campaign_queue_timeout_ms = 50\n", NULL, "campaign_queue_timeout_ms" },
+            { "campaign_workers = 250\ncampaign_queue = 6\n", "/run/adsmith/campaign.sock", NULL },
+            { "campaign_workers = 250\ncampaign_queue = 7\n", NULL, "at most 256" },
         };
         size_t i;
         for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -98,7 +100,7 @@ int main(void)
         }
         write_file(path, "");
         CHECK(cfg_load(&c, path, err) == 0);
-        CHECK(c.campaign_workers == 16 && c.campaign_backlog == 4 && c.campaign_queue_timeout_ms == 5000);
+        CHECK(c.campaign_workers == 16 && c.campaign_queue == 4 && c.campaign_queue_timeout_ms == 5000);
         cfg_free(&c);
     }
     unlink(path);
