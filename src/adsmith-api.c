@@ -227,7 +227,8 @@ static int campaign_admit(const struct config *cfg, double start_ms)
     double deadline = start_ms + (double)cfg->campaign_queue_timeout_ms;
     int slot;
 
-    while ((slot = slot_take(cfg->campaign_workers)) < 0 && wall_ms() < deadline)
+    /* A stopping worker (SIGTERM) waits no more: its caller is refused now. */
+    while ((slot = slot_take(cfg->campaign_workers)) < 0 && wall_ms() < deadline && !got_term)
         nanosleep(&pause, NULL);
     return slot;
 }
