@@ -9,13 +9,14 @@ routes would wait), campaign_queue = 1, campaign_queue_timeout_ms = 1000."""
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Emulator, api_workers, config_value, expect, expect_error, get, lamp_brief, post,  # noqa: E402
+from harness import (VAR, Emulator, api_workers, config_value, expect, expect_error, get, lamp_brief, post,  # noqa: E402
                      request, run, test, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
@@ -180,6 +181,44 @@ def campaign_workers_killed_mid_campaign_are_replaced_and_their_slots_freed():
     threads, results = fill_the_pool(upload_id)
     expect_done(threads, results, 200)
     providers(slow=False)
+
+
+def _nginx_extra(name, text):
+    """Adds (text) or removes (None) a location in the stack's server block,
+    then reloads nginx and waits for the new workers."""
+    path = os.path.join(VAR, "nginx", "extra", name)
+    if text is None:
+        os.unlink(path)
+    else:
+        with open(path, "w") as f:
+            f.write(text)
+    subprocess.run(["nginx", "-c", os.path.join(VAR, "nginx", "nginx.conf"), "-s", "reload"], check=True)
+    time.sleep(1.0)
+
+
+@test
+def a_general_worker_handed_the_campaign_route_serves_it_and_warns():
+    # An nginx config from before the split: the campaign route passed to the
+    # general upstream (here under another path, the route set as its URI).
+    providers(slow=False)
+    _nginx_extra("legacy-campaign.conf", """
+location = /legacy/campaign {
+    fastcgi_param REQUEST_METHOD $request_method;
+    fastcgi_param CONTENT_TYPE $content_type;
+    fastcgi_param CONTENT_LENGTH $content_length;
+    fastcgi_param REQUEST_URI /api/campaign/tier-1;
+    fastcgi_pass adsmith_api;
+}
+""")
+    try:
+        base = REKOGNITION.stats()["calls"]
+        r = post("/legacy/campaign", dict(BRIEF, upload_id=uploaded_photo()), key=ALICE, timeout=60)
+        expect(r.status == 200 and "campaign" in r.json(), "legacy route answered %d: %r" % (r.status, r.body[:300]))
+        expect(REKOGNITION.stats()["calls"] == base + 1, "the campaign did not run")
+        log = open(os.path.join(VAR, "log", "api.log")).read()
+        expect("reached a general worker" in log, "no warning that the campaign route reached the general pool")
+    finally:
+        _nginx_extra("legacy-campaign.conf", None)
 
 
 @test
