@@ -7,7 +7,8 @@ Nova Pro's cultural insight, then its synthesis: a tier-2 campaign takes
 about three times the delay. While ADS_BENCH_CAMPAIGNS (16) campaigns run
 at once, one client reads GET /api/assets/{id} back to back and another
 GET /api/health every 20 ms, each on a kept-alive connection; reported:
-their p50, p99 and max latency. Goals: assets p99 < 10 ms, health max <
+their p50, p99 and max latency, and the CPU each group of processes used
+meanwhile (the machine is shared: the tail is the CPU's queue). Goals: assets p99 < 10 ms, health max <
 50 ms. Then ADS_BENCH_OVERFLOW (8) more campaigns than the pool holds:
 how many ran, how many were refused with 503 "unavailable", and how long
 the slowest refusal took.
@@ -18,6 +19,7 @@ ADS_REKOGNITION_URL, ADS_BEDROCK_URL; ADS_BENCH_ASSET (an asset request id)."""
 import http.client
 import json
 import os
+import subprocess
 import threading
 import time
 import urllib.error
@@ -95,6 +97,39 @@ class Prober(threading.Thread):
         conn.close()
 
 
+def cpu_ms(pids):
+    """CPU time (user + system) used so far by pids, in ms; the ones gone
+    count as 0."""
+    total = 0
+    for pid in pids:
+        try:
+            f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+            total += int(f[11]) + int(f[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid):
+    return subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+
+
+def processes():
+    """{"general": pids, "campaign": pids, "emulators": pids, "nginx": pids}
+    from ADS_BENCH_API_PID, ADS_BENCH_EMU_PIDS, ADS_BENCH_NGINX_PID."""
+    groups = {"general": [], "campaign": [], "emulators": [], "nginx": []}
+    master = os.environ.get("ADS_BENCH_API_PID")
+    if master:
+        for child in children(master):
+            name = open("/proc/%s/comm" % child).read().strip()
+            groups["campaign" if name == "campaign-worker" else "general"].append(int(child))
+    groups["emulators"] = [int(p) for p in os.environ.get("ADS_BENCH_EMU_PIDS", "").split()]
+    ngx = os.environ.get("ADS_BENCH_NGINX_PID")
+    if ngx:
+        groups["nginx"] = [int(ngx)] + [int(c) for c in children(ngx)]
+    return groups
+
+
 def pct(values, p):
     v = sorted(values)
     return v[min(len(v) - 1, int(len(v) * p / 100))] if v else float("nan")
@@ -148,11 +183,14 @@ def main():
     quiet = (list(assets.times), list(health.times))
     assets.times.clear()
     health.times.clear()
+    procs = processes()
+    cpu0 = {k: cpu_ms(v) for k, v in procs.items()}
     t0 = time.perf_counter()
     threads, out = campaigns(CAMPAIGNS, uid)
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    cpu = {k: cpu_ms(v) - cpu0[k] for k, v in procs.items()}
     assets.stop.set()
     health.stop.set()
     assets.join()
@@ -171,6 +209,9 @@ def main():
                                    len(assets.times), assets.errors))
     print("during the campaigns: GET /api/health p50 %.2f ms max %.2f ms (%d requests, %d errors) (goal max < 50 ms)"
           % (pct(health.times, 50), max(health.times or [0]), len(health.times), health.errors))
+
+    print("CPU used meanwhile: campaign workers %.0f ms, general workers %.0f ms, nginx %.0f ms, emulators %.0f ms"
+          " (%.1f s of wall time, 2 cores)" % (cpu["campaign"], cpu["general"], cpu["nginx"], cpu["emulators"], wall))
 
     if OVERFLOW <= 0:
         return
