@@ -145,6 +145,10 @@ def campaigns_beyond_the_pool_get_503_unavailable_with_retry_after_in_bounded_ti
         expect(r.header("Retry-After") == "5", "Retry-After: %r" % r.header("Retry-After"))
         times.append(secs)
     expect(min(times) < PROMPT, "no overflow campaign was refused at once: %s" % sorted(times))
+    # The ones refused at once were nginx's: its connect found the backlog full.
+    with open(os.path.join(VAR, "log", "nginx-error.log")) as f:
+        full = [line for line in f if "campaign.sock failed (11: Resource temporarily unavailable)" in line]
+    expect(full, "nginx never found the campaign socket's backlog full")
     expect(max(times) < 2 * QUEUE_TIMEOUT + 1, "an overflow campaign waited %.2fs for its 503" % max(times))
     expect(any(QUEUE_TIMEOUT * 0.9 < t for t in times), "no overflow campaign waited in the queue: %s" % sorted(times))
     expect(all(t.is_alive() for t in threads), "the pool's campaigns ended before the refusals: not a full pool")
