@@ -59,19 +59,23 @@ free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# render_template IN OUT VAR PORT: fills the nginx/config templates for a stack.
+# render_template IN OUT VAR PORT: fills the nginx/config templates for a
+# stack. nginx's per-address rate limits come from ADSMITH_RATE_CAMPAIGN,
+# ADSMITH_RATE_ASSETS and ADSMITH_RATE_STATUS (limit_req rates, e.g. 10r/m).
 render_template() {
-    sed -e "s|@SOCKET@|$3/run/api.sock|g" -e "s|@STORAGE_ROOT@|$3/storage|g" \
+    sed -e "s|@SOCKET@|$3/run/api.sock|g" -e "s|@CAMPAIGN_SOCKET@|$3/run/campaign.sock|g" \
+        -e "s|@STORAGE_ROOT@|$3/storage|g" \
         -e "s|@ASSETS_BUCKET@|adsmith-assets|g" -e "s|@LISTEN_ADDR@|127.0.0.1:$4|g" \
         -e "s|@localstatedir@/log/adsmith|$3/log|g" -e "s|@NGINX_INCLUDE_DIR@|$3/nginx|g" \
-        -e "s|@RATE_CAMPAIGN@|${ADS_RATE_CAMPAIGN:-10r/m}|g" -e "s|@RATE_ASSETS@|${ADS_RATE_ASSETS:-20r/m}|g" \
-        -e "s|@RATE_STATUS@|${ADS_RATE_STATUS:-100r/m}|g" \
+        -e "s|@RATE_CAMPAIGN@|${ADSMITH_RATE_CAMPAIGN:-10r/m}|g" -e "s|@RATE_ASSETS@|${ADSMITH_RATE_ASSETS:-20r/m}|g" \
+        -e "s|@RATE_STATUS@|${ADSMITH_RATE_STATUS:-100r/m}|g" \
         -e "s|@pkgdatadir@|$PREFIX/share/adsmith|g" "$1" > "$2"
 }
 
-# stack_init VAR PORT [WORKERS]: creates what is missing (idempotent).
+# stack_init VAR PORT [WORKERS] [CAMPAIGN_WORKERS]: creates what is missing
+# (idempotent; an existing adsmith.conf is kept as it is).
 stack_init() {
-    local var=$1 port=$2 workers=${3:-4} pgbin
+    local var=$1 port=$2 workers=${3:-4} campaign_workers=${4:-16} pgbin
     pgbin=$(pg_bin)
     ensure_user
     mkdir -p "$var"/run "$var"/log "$var"/storage "$var"/nginx/tmp "$var"/nginx/extra
@@ -82,6 +86,8 @@ stack_init() {
 database_url = postgresql:///adsmith?host=$var/run&user=adsmith
 listen = $var/run/api.sock
 workers = $workers
+campaign_listen = $var/run/campaign.sock
+campaign_workers = $campaign_workers
 auth = api_key
 storage = local
 storage_root = $var/storage
@@ -225,15 +231,26 @@ wait_http() {
     return 1
 }
 
-# stack_start VAR PORT [WORKERS] [PG_EXTRA]
+# api_wait VAR: waits for both of adsmith-api's sockets (the general and the
+# campaign pool's).
+api_wait() {
+    local var=$1 i
+    for i in $(seq 1 50); do
+        [ -S "$var/run/api.sock" ] && [ -S "$var/run/campaign.sock" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# stack_start VAR PORT [WORKERS] [PG_EXTRA] [CAMPAIGN_WORKERS]
 stack_start() {
     local var=$1 port=$2
-    stack_init "$var" "$port" "${3:-4}"
+    stack_init "$var" "$port" "${3:-4}" "${5:-16}"
     pg_start "$var" "${4:-}"
     db_prepare "$var"
     start_daemon "$var" api "$PREFIX/sbin/adsmith-api"
     start_daemon "$var" generator "$PREFIX/sbin/adsmith-generator"
-    for i in $(seq 1 50); do [ -S "$var/run/api.sock" ] && break; sleep 0.1; done
+    api_wait "$var" || true
     nginx_start "$var"
     wait_http "http://127.0.0.1:$port/api/health" || { tail -20 "$var/log/api.log"; die "API did not answer"; }
 }

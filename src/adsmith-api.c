@@ -1,19 +1,39 @@
 /*
- * adsmith-api: the FastCGI API server. The master opens the socket, loads
- * what workers share (config, knowledge base, store settings), pre-forks
- * `workers` children and replaces any that die. SIGTERM: workers finish the
- * request in hand, then exit. SIGHUP: config re-read, workers replaced one
- * generation at a time.
+ * adsmith-api: the FastCGI API server. The master opens two sockets, loads
+ * what workers share (config, knowledge base, store settings) and pre-forks
+ * two pools, replacing any worker that dies:
+ *   general   `workers` children on `listen`: every route;
+ *   campaign  `campaign_workers` + `campaign_queue` children on
+ *             `campaign_listen`, where nginx sends POST /api/campaign/tier-1
+ *             alone. A campaign holds its worker for seconds of provider
+ *             calls; in a pool of its own it can never keep the other routes
+ *             waiting (a bulkhead).
+ * At most `campaign_workers` campaigns run at once (slots in memory shared
+ * by the pool). A campaign worker that accepts a request while every slot is
+ * taken waits for one until the request is `campaign_queue_timeout_ms` old
+ * (nginx passes the request's start as ADSMITH_REQUEST_START, so time spent
+ * in the socket's backlog counts), then answers 503 "unavailable" with
+ * Retry-After. The socket's backlog is as large as the pool, for bursts;
+ * past it nginx's connect fails at once and nginx answers the same 503.
+ * A general worker handed the campaign route anyway (an nginx config
+ * without the split) serves it, and says so once in the log.
+ * SIGTERM: workers of both pools finish the request in hand, then exit.
+ * SIGHUP: config re-read; a new generation of both pools starts at once
+ * while the old one finishes the requests in hand and exits (a campaign in
+ * hand must not leave the other routes without workers meanwhile).
  */
 #include <config.h>
 
 #include <errno.h>
 #include <fcgiapp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +46,12 @@
 #include "util.h"
 
 #define MAX_WORKERS 256
+#define CAMPAIGN_ROUTE "/api/campaign/tier-1"
+/* Seconds a refused campaign is told to wait; nginx's own refusal says the
+ * same (nginx/adsmith-locations.conf.in). */
+#define CAMPAIGN_RETRY_AFTER "5"
+
+enum pool_kind { POOL_GENERAL, POOL_CAMPAIGN, NPOOLS };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 
@@ -133,7 +159,121 @@ static const char *reason(int status)
     }
 }
 
-static void serve_one(struct api_ctx *ctx, FCGX_Request *r)
+/* Campaigns running at once, across the campaign pool's processes: one
+ * slot per campaign, holding the pid of the worker that runs it. Shared
+ * memory mapped by the master before it forks; the master frees the slot
+ * of a worker that died holding one. */
+struct campaign_slots {
+    atomic_int pid[MAX_WORKERS];
+};
+static struct campaign_slots *slots;
+
+static int slot_take(long n)
+{
+    int me = (int)getpid(), i;
+
+    for (i = 0; i < n && i < MAX_WORKERS; i++) {
+        int free_slot = 0;
+        if (atomic_compare_exchange_strong(&slots->pid[i], &free_slot, me))
+            return i;
+    }
+    return -1;
+}
+
+static void slot_release(int i)
+{
+    atomic_store(&slots->pid[i], 0);
+}
+
+/* The master's side: whatever slot pid held is free again. */
+static void slots_forget(pid_t pid)
+{
+    int i;
+
+    for (i = 0; slots != NULL && i < MAX_WORKERS; i++) {
+        int held = (int)pid;
+        atomic_compare_exchange_strong(&slots->pid[i], &held, 0);
+    }
+}
+
+static double wall_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
+}
+
+/* When nginx took the request (its $msec, "1732540000.123", passed as
+ * ADSMITH_REQUEST_START), in wall_ms; now when absent or not a number. */
+static double request_start_ms(FCGX_Request *r)
+{
+    const char *v = FCGX_GetParam("ADSMITH_REQUEST_START", r->envp);
+    char *end;
+    double t;
+
+    if (v == NULL || *v == '\0')
+        return wall_ms();
+    t = strtod(v, &end);
+    return (*end == '\0' && t > 0) ? t * 1000.0 : wall_ms();
+}
+
+/* A campaign slot for the request, waiting for one until the request is
+ * campaign_queue_timeout_ms old (counted from nginx's start, so the time it
+ * spent in the socket's backlog counts too). -1: none came in time. */
+static int campaign_admit(const struct config *cfg, double start_ms)
+{
+    const struct timespec pause = { 0, 10 * 1000 * 1000 };
+    double deadline = start_ms + (double)cfg->campaign_queue_timeout_ms;
+    int slot;
+
+    /* A stopping worker (SIGTERM) waits no more: its caller is refused now. */
+    while ((slot = slot_take(cfg->campaign_workers)) < 0 && wall_ms() < deadline && !got_term)
+        nanosleep(&pause, NULL);
+    return slot;
+}
+
+static void refuse_campaign(struct api_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->status = 503;
+    resp->body = strdup("{\"error\":\"All campaign workers are busy, retry shortly\",\"code\":\"unavailable\"}\n");
+    snprintf(resp->headers, sizeof resp->headers, "Retry-After: %s\r\n", CAMPAIGN_RETRY_AFTER);
+}
+
+/* POST /api/campaign/tier-1. In the campaign pool it runs once it holds a
+ * slot, or is refused with 503 when none frees in time: the caller is told
+ * to come back rather than kept in a queue it cannot see. A general worker
+ * serves it at once (the old layout keeps working) but warns once: the
+ * bulkhead is missing from nginx's config. */
+static void serve_campaign(struct api_ctx *ctx, enum pool_kind kind, FCGX_Request *r,
+                           const struct api_request *req, struct api_response *resp)
+{
+    static int warned;
+    double start;
+    int slot;
+
+    if (kind == POOL_GENERAL) {
+        if (!warned)
+            log_warn("%s reached a general worker: nginx does not send it to campaign_listen; "
+                     "serving it here, but campaigns can now hold every general worker", CAMPAIGN_ROUTE);
+        warned = 1;
+        api_handle(ctx, req, resp);
+        return;
+    }
+    start = request_start_ms(r);
+    slot = campaign_admit(ctx->cfg, start);
+    if (slot < 0) {
+        log_warn("campaign refused: no campaign worker free after %.0f ms (campaign_queue_timeout_ms %ld), request %s",
+                 wall_ms() - start, ctx->cfg->campaign_queue_timeout_ms, req->request_id ? req->request_id : "-");
+        refuse_campaign(resp);
+        return;
+    }
+    api_handle(ctx, req, resp);
+    slot_release(slot);
+}
+
+static void serve_one(struct api_ctx *ctx, enum pool_kind kind, FCGX_Request *r)
 {
     static char names[MAX_HEADERS][96];
     struct sigv4_pair headers[MAX_HEADERS];
@@ -176,16 +316,21 @@ static void serve_one(struct api_ctx *ctx, FCGX_Request *r)
     body = read_body(r, declared, api_body_limit(path), &req.body_len);
     req.body = body;
 
-    api_handle(ctx, &req, &resp);
+    if (strcmp(path, CAMPAIGN_ROUTE) == 0)
+        serve_campaign(ctx, kind, r, &req, &resp);
+    else
+        api_handle(ctx, &req, &resp);
     {
-        /* libfcgi's own printf lacks C99 conversions: format with libc. */
+        /* libfcgi's own printf lacks C99 conversions: format with libc.
+         * A body is NULL only when memory ran out. */
+        const char *out = resp.body != NULL ? resp.body : "";
         char head[1024];
         int n = snprintf(head, sizeof head,
                          "Status: %d %s\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n%s"
                          "Content-Length: %zu\r\n\r\n",
-                         resp.status, reason(resp.status), resp.headers, strlen(resp.body));
+                         resp.status, reason(resp.status), resp.headers, strlen(out));
         FCGX_PutStr(head, n, r->out);
-        FCGX_PutStr(resp.body, (int)strlen(resp.body), r->out);
+        FCGX_PutStr(out, (int)strlen(out), r->out);
     }
     if (resp.status >= 500)
         log_warn("%s %s -> %d request %s", req.method, path, resp.status, req.request_id ? req.request_id : "-");
@@ -195,7 +340,7 @@ static void serve_one(struct api_ctx *ctx, FCGX_Request *r)
     free(body);
 }
 
-static int worker_main(const struct config *cfg, const struct kb *kb, int sock)
+static int worker_main(const struct config *cfg, const struct kb *kb, int sock, enum pool_kind kind)
 {
     struct api_ctx ctx;
     FCGX_Request r;
@@ -205,6 +350,9 @@ static int worker_main(const struct config *cfg, const struct kb *kb, int sock)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() == 1)
         return 0;
+    /* ps and tests tell the pools apart by the name (15 bytes at most). */
+    if (kind == POOL_CAMPAIGN)
+        prctl(PR_SET_NAME, "campaign-worker");
     install(SIGTERM, on_signal);
     install(SIGINT, SIG_IGN);
     install(SIGHUP, SIG_IGN);
@@ -237,7 +385,7 @@ static int worker_main(const struct config *cfg, const struct kb *kb, int sock)
             log_error("accept failed: %s", strerror(errno));
             break;
         }
-        serve_one(&ctx, &r);
+        serve_one(&ctx, kind, &r);
         FCGX_Finish_r(&r);
     }
     FCGX_Free(&r, 0);
@@ -249,32 +397,51 @@ static int worker_main(const struct config *cfg, const struct kb *kb, int sock)
 
 /* ---- master ---- */
 
+/* One pre-forked pool: its socket and a slot per worker. */
+struct pool {
+    const char *name;         /* for the log: "worker", "campaign worker" */
+    int sock;
+    pid_t pids[MAX_WORKERS];
+};
+
 struct master {
     const char *config_path;
     struct config cfg;
     struct kb *kb;
-    int sock;
-    pid_t pids[MAX_WORKERS];
-    int generation[MAX_WORKERS];
-    int current_gen;
+    struct pool pools[NPOOLS];
+    /* Workers of earlier generations (SIGHUP) finishing their last request:
+     * waited for, never replaced. */
+    pid_t retiring[NPOOLS * MAX_WORKERS];
     time_t last_fail;
     int fast_fails;
 };
 
-static pid_t spawn(struct master *m, int slot)
+/* The campaign pool has a process for each campaign that may run and for
+ * each that may wait for a slot (cfg_load keeps the sum within 256). */
+static long pool_size(const struct config *cfg, enum pool_kind kind)
 {
+    long n = kind == POOL_CAMPAIGN ? cfg->campaign_workers + cfg->campaign_queue : cfg->workers;
+
+    return n < MAX_WORKERS ? n : MAX_WORKERS;
+}
+
+static pid_t spawn(struct master *m, enum pool_kind kind, int slot)
+{
+    struct pool *p = &m->pools[kind];
     pid_t pid = fork();
 
     if (pid == 0) {
-        int rc = worker_main(&m->cfg, m->kb, m->sock);
+        int rc;
+        /* A worker listens on its own pool's socket only. */
+        close(m->pools[kind == POOL_CAMPAIGN ? POOL_GENERAL : POOL_CAMPAIGN].sock);
+        rc = worker_main(&m->cfg, m->kb, p->sock, kind);
         _exit(rc);
     }
     if (pid < 0) {
         log_error("fork failed: %s", strerror(errno));
         return -1;
     }
-    m->pids[slot] = pid;
-    m->generation[slot] = m->current_gen;
+    p->pids[slot] = pid;
     return pid;
 }
 
@@ -298,37 +465,46 @@ static int load(const char *path, struct config *cfg, struct kb **kb, char *err)
     return 0;
 }
 
-static int open_socket(const struct config *cfg, char *err)
+/* backlog: connections the kernel holds until a worker accepts them. On a
+ * unix socket a connect beyond it fails at once (EAGAIN): nginx answers. */
+static int open_socket(const char *listen_at, int backlog, char *err)
 {
     int fd;
 
-    if (cfg->listen[0] == '/') {
-        unlink(cfg->listen);
+    if (listen_at[0] == '/') {
+        unlink(listen_at);
     }
-    fd = FCGX_OpenSocket(cfg->listen, 1024);
+    fd = FCGX_OpenSocket(listen_at, backlog);
     if (fd < 0) {
-        ads_errf(err, "cannot listen on %s", cfg->listen);
+        ads_errf(err, "cannot listen on %s", listen_at);
         return -1;
     }
     /* nginx connects as another user of the socket's group. */
-    if (cfg->listen[0] == '/')
-        chmod(cfg->listen, 0660);
+    if (listen_at[0] == '/')
+        chmod(listen_at, 0660);
     return fd;
 }
 
-static void reap(struct master *m)
+/* Clears the slot of a worker that ended, to be refilled; a retiring one
+ * is just forgotten. */
+static void forget(struct master *m, pid_t pid, int status)
 {
-    int status, i;
-    pid_t pid;
+    size_t r;
+    int k, i;
 
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (i = 0; i < m->cfg.workers && i < MAX_WORKERS; i++) {
-            if (m->pids[i] != pid)
+    for (r = 0; r < sizeof m->retiring / sizeof m->retiring[0]; r++)
+        if (m->retiring[r] == pid) {
+            m->retiring[r] = 0;
+            return;
+        }
+    for (k = 0; k < NPOOLS; k++) {
+        struct pool *p = &m->pools[k];
+        for (i = 0; i < MAX_WORKERS; i++) {
+            if (p->pids[i] != pid)
                 continue;
-            m->pids[i] = 0;
-            if (!got_term && !(WIFEXITED(status) && WEXITSTATUS(status) == 0) &&
-                m->generation[i] == m->current_gen) {
-                log_warn("worker %d died (%s %d); replacing it", (int)pid,
+            p->pids[i] = 0;
+            if (!got_term && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+                log_warn("%s %d died (%s %d); replacing it", p->name, (int)pid,
                          WIFSIGNALED(status) ? "signal" : "exit",
                          WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
                 if (time(NULL) - m->last_fail < 1)
@@ -337,40 +513,97 @@ static void reap(struct master *m)
                     m->fast_fails = 0;
                 m->last_fail = time(NULL);
             }
+            return;
         }
+    }
+}
+
+static void reap(struct master *m)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        slots_forget(pid);
+        forget(m, pid, status);
     }
 }
 
 static void fill(struct master *m)
 {
-    int i;
+    int k, i;
 
     if (m->fast_fails > 5) {
         /* Workers die at start (database or config trouble): slow down. */
         sleep(1);
         m->fast_fails = 0;
     }
-    for (i = 0; i < m->cfg.workers && i < MAX_WORKERS; i++)
-        if (m->pids[i] == 0)
-            spawn(m, i);
+    for (k = 0; k < NPOOLS; k++)
+        for (i = 0; i < pool_size(&m->cfg, (enum pool_kind)k); i++)
+            if (m->pools[k].pids[i] == 0)
+                spawn(m, (enum pool_kind)k, i);
 }
 
 static void signal_all(struct master *m, int sig)
 {
-    int i;
+    size_t r;
+    int k, i;
 
-    for (i = 0; i < MAX_WORKERS; i++)
-        if (m->pids[i] > 0)
-            kill(m->pids[i], sig);
+    for (k = 0; k < NPOOLS; k++)
+        for (i = 0; i < MAX_WORKERS; i++)
+            if (m->pools[k].pids[i] > 0)
+                kill(m->pools[k].pids[i], sig);
+    for (r = 0; r < sizeof m->retiring / sizeof m->retiring[0]; r++)
+        if (m->retiring[r] > 0)
+            kill(m->retiring[r], sig);
 }
 
 static int live(const struct master *m)
 {
-    int i, n = 0;
+    size_t r;
+    int k, i, n = 0;
 
-    for (i = 0; i < MAX_WORKERS; i++)
-        n += m->pids[i] > 0;
+    for (k = 0; k < NPOOLS; k++)
+        for (i = 0; i < MAX_WORKERS; i++)
+            n += m->pools[k].pids[i] > 0;
+    for (r = 0; r < sizeof m->retiring / sizeof m->retiring[0]; r++)
+        n += m->retiring[r] > 0;
     return n;
+}
+
+/* The running generation stops taking requests (SIGTERM: the one in hand is
+ * finished) and leaves its slots to the next. A worker still retiring from
+ * an earlier reload keeps its place in the list. */
+static void retire_all(struct master *m)
+{
+    size_t r = 0;
+    int k, i;
+
+    signal_all(m, SIGTERM);
+    for (k = 0; k < NPOOLS; k++)
+        for (i = 0; i < MAX_WORKERS; i++) {
+            if (m->pools[k].pids[i] <= 0)
+                continue;
+            while (r < sizeof m->retiring / sizeof m->retiring[0] && m->retiring[r] > 0)
+                r++;
+            if (r == sizeof m->retiring / sizeof m->retiring[0])
+                return;   /* cannot happen: there are as many places as slots */
+            m->retiring[r] = m->pools[k].pids[i];
+            m->pools[k].pids[i] = 0;
+        }
+}
+
+/* Sockets are opened once: a changed address waits for a restart. */
+static void keep_sockets(struct config *ncfg, const struct config *old)
+{
+    if (strcmp(ncfg->listen, old->listen) != 0)
+        log_warn("listen changed: takes effect on restart, not reload");
+    if (strcmp(ncfg->campaign_listen, old->campaign_listen) != 0)
+        log_warn("campaign_listen changed: takes effect on restart, not reload");
+    free(ncfg->listen);
+    ncfg->listen = strdup(old->listen);
+    free(ncfg->campaign_listen);
+    ncfg->campaign_listen = strdup(old->campaign_listen);
 }
 
 static void reload(struct master *m)
@@ -378,37 +611,25 @@ static void reload(struct master *m)
     struct config ncfg;
     struct kb *nkb;
     char err[ADS_ERRSZ];
-    int i;
 
     if (load(m->config_path, &ncfg, &nkb, err) != 0) {
         log_error("reload refused, keeping the running config: %s", err);
         return;
     }
-    if (strcmp(ncfg.listen, m->cfg.listen) != 0)
-        log_warn("listen changed: takes effect on restart, not reload");
-    /* Old workers finish in-flight work and exit; new ones take over. */
-    signal_all(m, SIGTERM);
-    for (i = 0; i < MAX_WORKERS; i++)
-        if (m->pids[i] > 0)
-            m->generation[i] = -1;
-    while (live(m) > 0) {
-        int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0)
-            break;
-        for (i = 0; i < MAX_WORKERS; i++)
-            if (m->pids[i] == pid)
-                m->pids[i] = 0;
-    }
-    free(ncfg.listen);
-    ncfg.listen = strdup(m->cfg.listen);
+    keep_sockets(&ncfg, &m->cfg);
+    /* Old workers finish in-flight work and exit; the caller's fill() starts
+     * the new generation right away. */
+    retire_all(m);
+    /* The campaign backlog absorbs a burst as large as the pool. */
+    if (listen(m->pools[POOL_CAMPAIGN].sock, (int)pool_size(&ncfg, POOL_CAMPAIGN)) != 0)
+        log_warn("campaign socket backlog unchanged: %s", strerror(errno));
     cfg_free(&m->cfg);
     kb_free(m->kb);
     m->cfg = ncfg;
     m->kb = nkb;
-    m->current_gen++;
     log_init("adsmith-api", (enum log_level)log_parse_level(m->cfg.log_level));
-    log_info("configuration reloaded; %ld workers", m->cfg.workers);
+    log_info("configuration reloaded; %ld workers, %ld campaign workers, campaign queue %ld",
+             m->cfg.workers, m->cfg.campaign_workers, m->cfg.campaign_queue);
 }
 
 static void shutdown_workers(struct master *m)
@@ -427,6 +648,34 @@ static void shutdown_workers(struct master *m)
         while (live(m) > 0 && waitpid(-1, NULL, 0) > 0)
             reap(m);
     }
+}
+
+/* Both sockets, or neither (err says which failed). */
+static int open_sockets(struct master *m, char *err)
+{
+    m->pools[POOL_GENERAL].name = "worker";
+    m->pools[POOL_CAMPAIGN].name = "campaign worker";
+    m->pools[POOL_GENERAL].sock = open_socket(m->cfg.listen, 1024, err);
+    if (m->pools[POOL_GENERAL].sock < 0)
+        return -1;
+    m->pools[POOL_CAMPAIGN].sock = open_socket(m->cfg.campaign_listen, (int)pool_size(&m->cfg, POOL_CAMPAIGN), err);
+    if (m->pools[POOL_CAMPAIGN].sock < 0) {
+        close(m->pools[POOL_GENERAL].sock);
+        if (m->cfg.listen[0] == '/')
+            unlink(m->cfg.listen);
+        return -1;
+    }
+    return 0;
+}
+
+static void close_sockets(struct master *m)
+{
+    close(m->pools[POOL_GENERAL].sock);
+    close(m->pools[POOL_CAMPAIGN].sock);
+    if (m->cfg.listen[0] == '/')
+        unlink(m->cfg.listen);
+    if (m->cfg.campaign_listen[0] == '/')
+        unlink(m->cfg.campaign_listen);
 }
 
 static void usage(void)
@@ -469,9 +718,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "adsmith-api: FastCGI init failed\n");
         return 1;
     }
-    m.sock = open_socket(&m.cfg, err);
-    if (m.sock < 0) {
+    if (open_sockets(&m, err) != 0) {
         fprintf(stderr, "adsmith-api: %s\n", err);
+        return 1;
+    }
+    slots = mmap(NULL, sizeof *slots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (slots == MAP_FAILED) {
+        fprintf(stderr, "adsmith-api: campaign slots: %s\n", strerror(errno));
+        close_sockets(&m);
         return 1;
     }
     install(SIGTERM, on_signal);
@@ -484,7 +738,9 @@ int main(int argc, char **argv)
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGHUP);
     sigaddset(&block, SIGCHLD);
-    log_info("listening on %s with %ld workers (version %s)", m.cfg.listen, m.cfg.workers, PACKAGE_VERSION);
+    log_info("listening on %s with %ld workers, campaigns on %s: %ld at once, %ld waiting at most %ld ms (version %s)",
+             m.cfg.listen, m.cfg.workers, m.cfg.campaign_listen, m.cfg.campaign_workers, m.cfg.campaign_queue,
+             m.cfg.campaign_queue_timeout_ms, PACKAGE_VERSION);
     sigprocmask(SIG_BLOCK, &block, &old);
     fill(&m);
     while (!got_term) {
@@ -508,8 +764,7 @@ int main(int argc, char **argv)
     sigprocmask(SIG_SETMASK, &old, NULL);
     log_info("stopping: waiting for in-flight requests");
     shutdown_workers(&m);
-    if (m.cfg.listen[0] == '/')
-        unlink(m.cfg.listen);
+    close_sockets(&m);
     kb_free(m.kb);
     cfg_free(&m.cfg);
     log_info("stopped");

@@ -30,6 +30,10 @@ static const struct key keys[] = {
     { "database_url", K_STR, S(database_url), "postgresql:///adsmith", 0, 0, NULL, NULL, 1 },
     { "listen", K_STR, S(listen), "/run/adsmith/api.sock", 0, 0, NULL, NULL, 0 },
     { "workers", K_INT, S(workers), "4", 1, 256, NULL, NULL, 0 },
+    { "campaign_listen", K_STR, S(campaign_listen), "", 0, 0, NULL, NULL, 0 },
+    { "campaign_workers", K_INT, S(campaign_workers), "16", 1, 256, NULL, NULL, 0 },
+    { "campaign_queue", K_INT, S(campaign_queue), "4", 0, 255, NULL, NULL, 0 },
+    { "campaign_queue_timeout_ms", K_INT, S(campaign_queue_timeout_ms), "5000", 100, 60000, NULL, NULL, 0 },
     { "auth", K_STR, S(auth), "api_key", 0, 0, "api_key|none", NULL, 0 },
     { "auth_cache_ttl", K_INT, S(auth_cache_ttl), "5", 0, 300, NULL, NULL, 0 },
     { "storage", K_STR, S(storage), "local", 0, 0, "local|s3", NULL, 0 },
@@ -301,6 +305,33 @@ const char *cfg_path(const char *explicit_path)
     return (p != NULL && *p != '\0') ? p : NULL;
 }
 
+/* campaign_listen left empty: campaign.sock in listen's directory. A TCP
+ * listen has no directory, so the campaign pool's address must be given. */
+static int resolve_campaign_listen(struct config *cfg, const char *path, char *err)
+{
+    const char *slash;
+    char *v;
+    int n;
+
+    if (cfg->campaign_listen[0] != '\0')
+        return 0;
+    slash = strrchr(cfg->listen, '/');
+    if (cfg->listen[0] != '/' || slash == NULL) {
+        ads_errf(err, "%s: listen is not a unix socket path: set campaign_listen too", path ? path : "config");
+        return -1;
+    }
+    n = (int)(slash - cfg->listen);
+    v = malloc((size_t)n + sizeof "/campaign.sock");
+    if (v == NULL) {
+        ads_errf(err, "out of memory");
+        return -1;
+    }
+    sprintf(v, "%.*s/campaign.sock", n, cfg->listen);
+    free(cfg->campaign_listen);
+    cfg->campaign_listen = v;
+    return 0;
+}
+
 int cfg_load(struct config *cfg, const char *path, char *err)
 {
     size_t i;
@@ -332,6 +363,16 @@ int cfg_load(struct config *cfg, const char *path, char *err)
     }
     if (!ads_all_chars(cfg->uploads_bucket, 3, 63, "-.") || !ads_all_chars(cfg->assets_bucket, 3, 63, "-.")) {
         ads_errf(err, "%s: bucket names must be 3-63 of [A-Za-z0-9.-]", path ? path : "config");
+        return -1;
+    }
+    if (resolve_campaign_listen(cfg, path, err) != 0)
+        return -1;
+    if (cfg->campaign_workers + cfg->campaign_queue > 256) {
+        ads_errf(err, "%s: campaign_workers + campaign_queue must be at most 256", path ? path : "config");
+        return -1;
+    }
+    if (strcmp(cfg->campaign_listen, cfg->listen) == 0) {
+        ads_errf(err, "%s: campaign_listen must differ from listen", path ? path : "config");
         return -1;
     }
     return 0;

@@ -17,6 +17,10 @@ struct config {
     char *database_url;
     char *listen;
     long workers;
+    char *campaign_listen;    /* the campaign pool's socket; "" in the file = campaign.sock beside listen */
+    long campaign_workers;    /* campaigns (POST /api/campaign/tier-1) running at once */
+    long campaign_queue;      /* campaigns that may wait for one of them */
+    long campaign_queue_timeout_ms; /* the longest such a wait: then 503 unavailable */
     char *auth;               /* "api_key" | "none" */
     long auth_cache_ttl;      /* seconds a worker trusts a key it has seen */
     char *storage;            /* "local" | "s3" */

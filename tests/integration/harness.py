@@ -125,6 +125,23 @@ def config_value(name):
     return None
 
 
+def api_workers(pool="general"):
+    """(master pid, pids of one pool's workers): "general" or "campaign"
+    (adsmith-api names its campaign workers "campaign-worker")."""
+    master = int(open(os.path.join(VAR, "run", "api.pid")).read())
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+    pids = []
+    for pid in out:
+        try:
+            with open("/proc/%s/comm" % pid) as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        if (name == "campaign-worker") == (pool == "campaign"):
+            pids.append(int(pid))
+    return master, pids
+
+
 def wait_until(fn, timeout=10.0, step=0.1):
     end = time.time() + timeout
     while time.time() < end:

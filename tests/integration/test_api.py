@@ -19,8 +19,8 @@ import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BASE, PREFIX, VAR, RUNAS, pg_ctl, config_value, ctl, expect, expect_error, get, new_source,  # noqa: E402
-                     post, request, run, sql, test, test_if, wait_until)
+from harness import (BASE, PREFIX, VAR, RUNAS, api_workers, pg_ctl, config_value, ctl, expect, expect_error,  # noqa: E402
+                     get, new_source, post, request, run, sql, test, test_if, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 BOB = os.environ["ADS_KEY_BOB"]
@@ -601,9 +601,7 @@ def api_keys_are_stored_only_as_hashes():
 
 
 def _workers():
-    master = int(open(os.path.join(VAR, "run", "api.pid")).read())
-    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
-    return master, [int(x) for x in out]
+    return api_workers("general")
 
 
 @test

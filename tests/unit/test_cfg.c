@@ -24,6 +24,8 @@ int main(void)
     close(fd);
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("ADSMITH_WORKERS");
+    unsetenv("ADSMITH_LISTEN");
+    unsetenv("ADSMITH_CAMPAIGN_LISTEN");
     write_file(path, "# comment\nworkers = 7\n  auth = none  \nstorage_root=/srv/x\n");
     CHECK(cfg_load(&c, path, err) == 0);
     CHECK(c.workers == 7 && strcmp(c.auth, "none") == 0 && strcmp(c.storage_root, "/srv/x") == 0);
@@ -64,6 +66,43 @@ int main(void)
         CHECK(strstr(dump, "topsecret") == NULL && strstr(dump, "s3_secret_access_key = (set, hidden)") != NULL);
     }
     cfg_free(&c);
+
+    {
+        /* The campaign pool's socket: beside listen unless given; a TCP
+         * listen needs it given; it can never be listen itself. */
+        static const struct {
+            const char *text;
+            const char *want;   /* effective campaign_listen, or NULL: refused */
+            const char *err;    /* part of the message when refused */
+        } cases[] = {
+            { "", "/run/adsmith/campaign.sock", NULL },
+            { "listen = /srv/a/api.sock\n", "/srv/a/campaign.sock", NULL },
+            { "listen = /srv/a/api.sock\ncampaign_listen = /srv/b/c.sock\n", "/srv/b/c.sock", NULL },
+            { "listen = 127.0.0.1:9000\ncampaign_listen = 127.0.0.1:9001\n", "127.0.0.1:9001", NULL },
+            { "listen = 127.0.0.1:9000\n", NULL, "set campaign_listen" },
+            { "listen = /srv/a/x.sock\ncampaign_listen = /srv/a/x.sock\n", NULL, "must differ" },
+            { "campaign_workers = 0\n", NULL, "campaign_workers" },
+            { "campaign_workers = 257\n", NULL, "campaign_workers" },
+            { "campaign_queue_timeout_ms = 50\n", NULL, "campaign_queue_timeout_ms" },
+            { "campaign_workers = 250\ncampaign_queue = 6\n", "/run/adsmith/campaign.sock", NULL },
+            { "campaign_workers = 250\ncampaign_queue = 7\n", NULL, "at most 256" },
+        };
+        size_t i;
+        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            int rc;
+            write_file(path, cases[i].text);
+            rc = cfg_load(&c, path, err);
+            if (cases[i].want != NULL)
+                CHECK(rc == 0 && strcmp(c.campaign_listen, cases[i].want) == 0);
+            else
+                CHECK(rc != 0 && strstr(err, cases[i].err) != NULL);
+            cfg_free(&c);
+        }
+        write_file(path, "");
+        CHECK(cfg_load(&c, path, err) == 0);
+        CHECK(c.campaign_workers == 16 && c.campaign_queue == 4 && c.campaign_queue_timeout_ms == 5000);
+        cfg_free(&c);
+    }
     unlink(path);
     return unit_done("cfg");
 }
