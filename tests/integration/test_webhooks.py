@@ -32,6 +32,8 @@ SECRET = config_value("webhook_secret")
 # Fast retries and a short attempt timeout, so the suite does not wait on
 # the production defaults (10 s backoff base, 5 s timeout).
 HOOK_ENV = {"webhook_backoff_ms": "300", "webhook_timeout_ms": "1500"}
+# ADS_GENERATOR runs another build of the generator (a sanitizer's).
+GENERATOR = os.environ.get("ADS_GENERATOR") or os.path.join(PREFIX, "sbin", "adsmith-generator")
 GENERATORS = []
 
 
@@ -106,7 +108,7 @@ def start_generator(**env):
     log = open(os.path.join(VAR, "log", "generator-wh-%d.log" % n), "a")
     e = dict(os.environ, ADSMITH_CONFIG=os.path.join(VAR, "adsmith.conf"))
     e.update({"ADSMITH_" + k.upper(): str(v) for k, v in dict(HOOK_ENV, **env).items()})
-    p = subprocess.Popen(RUNAS + [os.path.join(PREFIX, "sbin", "adsmith-generator")], stdout=log, stderr=log, env=e)
+    p = subprocess.Popen(RUNAS + [GENERATOR], stdout=log, stderr=log, env=e)
     p.log_path = log.name
     GENERATORS.append(p)
     expect(wait_until(lambda: "listening for jobs" in read_log(p), 10), "generator did not start: " + read_log(p))
@@ -286,26 +288,25 @@ def a_receiver_that_keeps_failing_gets_five_attempts():
 
 @test
 def jobs_keep_completing_while_the_receiver_hangs():
-    """Twelve jobs whose receiver holds every request for the whole attempt
-    timeout (8 s): were deliveries made in the job loop, the jobs would take
-    a minute and a half; they all complete before the first attempt ends."""
+    """Eight jobs whose receiver holds every request for the whole attempt
+    timeout (10 s): were a delivery made in the job loop, the next job would
+    wait for it; they all complete before the first attempt ends."""
     rcv = Receiver(mode="hang")
     try:
-        use_generator(webhook_timeout_ms=8000)
+        use_generator(webhook_timeout_ms=10000)
         t0 = time.time()
-        ids = [enqueue(callback_url=rcv.url()) for _ in range(12)]
+        ids = [enqueue(callback_url=rcv.url()) for _ in range(8)]
         inlist = ",".join("'%s'" % i for i in ids)
         done = wait_until(lambda: sql("SELECT count(*) FROM generated_images WHERE status = 'completed'"
-                                      " AND request_id IN (%s)" % inlist) == "12", 20)
+                                      " AND request_id IN (%s)" % inlist) == "8", 20)
         took = time.time() - t0
         expect(done, "jobs stalled behind a hanging receiver")
         expect(rcv.hits, "no delivery was attempted")
         expect(sql("SELECT count(*) FROM webhook_deliveries WHERE state <> 'pending' AND job_id IN (%s)" % inlist)
-               == "0", "an attempt ended before the jobs completed: the test proves nothing")
-        expect(took < 8, "12 jobs took %.1f s" % took)
-        expect(wait_until(lambda: any(d[3] == "timed out after 8000 ms" for i in ids for d in deliveries(i)), 15),
+               == "0", "an attempt ended before the jobs completed (%.1f s): the test proves nothing" % took)
+        expect(wait_until(lambda: any(d[3] == "timed out after 10000 ms" for i in ids for d in deliveries(i)), 20),
                "no attempt timed out")
-        print("     12 jobs completed in %.1f s while the receiver hung" % took)
+        print("     8 jobs completed in %.1f s while the receiver hung" % took)
     finally:
         rcv.close()
         use_generator()
