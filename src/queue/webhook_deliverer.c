@@ -67,6 +67,7 @@ struct webhook_deliverer {
     double db_retry_at, next_sweep, next_due;
     long db_backoff;
     int more;
+    int warned_unsigned;
 };
 
 static void db_lost(struct webhook_deliverer *d, const char *err)
@@ -195,6 +196,9 @@ static int prepare(struct webhook_deliverer *d, struct slot *s, const char *body
         }
         snprintf(hdr, sizeof hdr, WEBHOOK_SIG_HEADER ": %s", sig);
         s->headers = curl_slist_append(s->headers, hdr);
+    } else if (!d->warned_unsigned) {
+        d->warned_unsigned = 1;
+        log_warn("webhook_secret is not set: webhooks are sent unsigned");
     }
     if (s->headers == NULL) {
         ads_errf(err, "out of memory");
@@ -474,8 +478,6 @@ struct webhook_deliverer *webhook_deliverer_start(const struct config *cfg, char
         return NULL;
     }
     curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)WEBHOOK_DELIVERER_SLOTS);
-    if (d->secret[0] == '\0')
-        log_warn("webhook_secret is not set: webhooks are sent unsigned");
     if (pthread_create(&d->thread, NULL, run, d) != 0) {
         ads_errf(err, "cannot start the webhook thread");
         destroy(d);
