@@ -26,6 +26,8 @@
 #define LEASE_MARGIN_MS 15000
 /* A receiver's answer is read and dropped; a longer one ends the attempt. */
 #define MAX_REPLY 65536
+/* The soonest the queue is looked at again after a claim found nothing. */
+#define MIN_RECHECK_MS 50
 
 /* What a job kind's status JSON is built by: the same function as its GET
  * route (0 found, 1 not found, <0 DB error). */
@@ -347,10 +349,12 @@ static void claim(struct webhook_deliverer *d, double now)
         begin(d, &d->slots[j]);
     }
     d->more = n == room;
+    /* Due now yet nothing claimed means another deliverer is taking it:
+     * look again shortly rather than at once. */
     if (n < room) {
         d->next_due = 0;
         if (webhookq_next_due(d->db, &ms, err) == DB_OK && ms >= 0)
-            d->next_due = now + (double)ms;
+            d->next_due = now + (double)(ms > MIN_RECHECK_MS ? ms : MIN_RECHECK_MS);
     }
 }
 

@@ -379,6 +379,24 @@ def restart_api(**env):
     return p
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@test
+def an_idle_generator_with_its_deliverer_uses_no_cpu():
+    """Nothing queued, some webhooks already done: the deliverer sleeps
+    until a notification, a retry or the sweep."""
+    p = use_generator()
+    time.sleep(1)
+    before = cpu_seconds(p.pid)
+    time.sleep(4)
+    used = cpu_seconds(p.pid) - before
+    expect(used < 0.1, "an idle generator used %.2f s of CPU in 4 s" % used)
+
+
 @test
 def the_secret_is_hidden_and_never_logged():
     stop_generators()
