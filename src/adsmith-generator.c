@@ -47,6 +47,7 @@
 #include "sigv4.h"
 #include "store.h"
 #include "util.h"
+#include "webhook_deliverer.h"
 
 #define BUILTIN_BATCH 4
 #define DB_BACKOFF_MIN_MS 250
@@ -767,6 +768,7 @@ static int step(struct gen *g)
 int main(int argc, char **argv)
 {
     struct gen g;
+    struct webhook_deliverer *hooks;
     char err[ADS_ERRSZ];
     const char *path = NULL;
     int opt;
@@ -785,10 +787,18 @@ int main(int argc, char **argv)
         teardown(&g);
         return 1;
     }
+    /* Webhooks go out from a thread of their own: a slow receiver never
+     * holds up a job. */
+    if ((hooks = webhook_deliverer_start(&g.cfg, err)) == NULL) {
+        fprintf(stderr, "adsmith-generator: %s\n", err);
+        teardown(&g);
+        return 1;
+    }
     log_info("generator %s started: provider %s, %d jobs in flight at most, sweep every %ld s",
              g.worker, g.cfg.image_provider, g.nslots, g.cfg.poll_interval);
     while (step(&g) == 0)
         ;
+    webhook_deliverer_stop(hooks);
     log_info("generator stopped: %ld completed, %ld retried, %ld failed, %ld released, %ld throttled",
              g.completed, g.retried, g.failed, g.released, g.throttled);
     teardown(&g);

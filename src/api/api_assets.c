@@ -1,6 +1,7 @@
 /* Image jobs: queue one (idempotent by request_id) and read its state. */
 #include "api_int.h"
 #include "buf.h"
+#include "jobq.h"
 #include "log.h"
 #include "util.h"
 
@@ -28,8 +29,10 @@ static void queued(struct call *c, const char *id)
     api_json(c, 200, o);
 }
 
-/* The body a request_id stands for: a repeat must carry the same one. */
-static void body_hash(const char *prompt, const char *style, const char *ratio, char out[65])
+/* The body a request_id stands for: a repeat must carry the same one
+ * (a callback_url, when the request names one, is part of it). */
+static void body_hash(const char *prompt, const char *style, const char *ratio, const char *callback,
+                      char out[65])
 {
     struct buf b;
 
@@ -39,6 +42,10 @@ static void body_hash(const char *prompt, const char *style, const char *ratio, 
     buf_adds(&b, style);
     buf_addc(&b, '\x1f');
     buf_adds(&b, ratio);
+    if (callback != NULL) {
+        buf_addc(&b, '\x1f');
+        buf_adds(&b, callback);
+    }
     ads_sha256_hex(b.data ? b.data : "", b.len, out);
     buf_free(&b);
 }
@@ -73,13 +80,13 @@ static int optional_choice(struct call *c, const char *a, const char *b, const c
 void route_assets_post(struct call *c)
 {
     static const char ins[] =
-        "INSERT INTO generated_images (request_id, user_id, prompt, style, aspect_ratio, body_hash)"
-        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
+        "INSERT INTO generated_images (request_id, user_id, prompt, style, aspect_ratio, body_hash,"
+        " callback_url) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
     static const char sel[] =
         "SELECT user_id, body_hash FROM generated_images WHERE request_id = $1";
-    const char *prompt = NULL, *style, *ratio, *rid = NULL;
+    const char *prompt = NULL, *style, *ratio, *rid = NULL, *callback = NULL;
     char idbuf[65], hash[65], err[ADS_ERRSZ];
-    const char *vals[6];
+    const char *vals[7];
     PGresult *r;
     int rc;
 
@@ -107,14 +114,19 @@ void route_assets_post(struct call *c)
         }
         rid = idbuf;
     }
-    body_hash(prompt, style, ratio, hash);
+    /* Webhook: the request's own callback_url counts in the body hash; the
+     * config default does not. */
+    if ((rc = api_callback_url(c, &callback)) < 0)
+        return;
+    body_hash(prompt, style, ratio, rc == 1 ? callback : NULL, hash);
     vals[0] = rid;
     vals[1] = c->user;
     vals[2] = prompt;
     vals[3] = style;
     vals[4] = ratio;
     vals[5] = hash;
-    rc = db_exec(c->ctx->db, "asset_insert", ins, 6, vals, &r, NULL, err);
+    vals[6] = callback;
+    rc = db_exec(c->ctx->db, "asset_insert", ins, 7, vals, &r, NULL, err);
     if (rc != DB_OK) {
         api_db_error(c, rc, "asset insert", err);
         return;
@@ -144,24 +156,11 @@ void route_assets_post(struct call *c)
     }
 }
 
-static void add_col(json_object *o, PGresult *r, int col, const char *name)
-{
-    if (!PQgetisnull(r, 0, col))
-        json_object_object_add(o, name, json_object_new_string(PQgetvalue(r, 0, col)));
-}
-
 void route_assets_get(struct call *c)
 {
-    static const char sql[] =
-        "SELECT request_id, status, user_id, prompt, style, aspect_ratio,"
-        " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), attempts,"
-        " s3_key, s3_url, to_char(generated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), error"
-        " FROM generated_images WHERE request_id = $1 AND ($2 = '' OR user_id = $2)";
     const char *id = c->param;
     char err[ADS_ERRSZ];
-    const char *vals[2];
-    PGresult *r;
-    json_object *o;
+    json_object *o = NULL;
     int rc;
 
     if (!ads_all_chars(id, 1, 64, "_-")) {
@@ -170,36 +169,16 @@ void route_assets_get(struct call *c)
         api_error(c, 404, "not_found", extra, "Request not found");
         return;
     }
-    vals[0] = id;
-    vals[1] = c->scoped ? c->user : "";
-    rc = db_exec(c->ctx->db, "asset_get", sql, 2, vals, &r, NULL, err);
-    if (rc != DB_OK) {
+    rc = jobq_status_json(c->ctx->db, c->scoped ? c->user : "", id, &o, err);
+    if (rc < 0) {
         api_db_error(c, rc, "asset get", err);
         return;
     }
-    if (PQntuples(r) != 1) {
+    if (rc == 1) {
         json_object *extra = json_object_new_object();
-        PQclear(r);
         json_object_object_add(extra, "request_id", json_object_new_string(id));
         api_error(c, 404, "not_found", extra, "Request not found");
         return;
     }
-    o = json_object_new_object();
-    add_col(o, r, 0, "request_id");
-    add_col(o, r, 1, "status");
-    add_col(o, r, 2, "user_id");
-    add_col(o, r, 3, "prompt");
-    add_col(o, r, 4, "style");
-    add_col(o, r, 5, "aspect_ratio");
-    add_col(o, r, 6, "created_at");
-    json_object_object_add(o, "attempts", json_object_new_int(atoi(PQgetvalue(r, 0, 7))));
-    if (strcmp(PQgetvalue(r, 0, 1), "completed") == 0) {
-        add_col(o, r, 8, "s3_key");
-        add_col(o, r, 9, "s3_url");
-        add_col(o, r, 10, "generated_at");
-    } else if (strcmp(PQgetvalue(r, 0, 1), "failed") == 0) {
-        add_col(o, r, 11, "error");
-    }
-    PQclear(r);
     api_json(c, 200, o);
 }

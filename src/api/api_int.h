@@ -47,6 +47,12 @@ void api_add2(json_object *o, const char *a, const char *b, json_object *v);
 /* Reads the query parameter name (decoded) into out; 0 when present. */
 int api_query_param(const char *query, const char *name, char *out, size_t outsz);
 
+/* The job's webhook target: the body's callback_url|callbackUrl (checked:
+ * http(s), no private literal address unless webhook_allow_private), else
+ * the webhook_url default, else NULL. 1 when the body named one, 0 when
+ * not, -1 when the response is set. */
+int api_callback_url(struct call *c, const char **out);
+
 void route_health(struct call *c);
 void route_presign(struct call *c);
 void route_upload_status(struct call *c);

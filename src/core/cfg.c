@@ -90,6 +90,12 @@ static const struct key keys[] = {
     { "retry_backoff_ms", K_INT, S(retry_backoff_ms), "2000", 10, 3600000, NULL, NULL, 0 },
     { "generator_concurrency", K_INT, S(generator_concurrency), "16", 1, 1024, NULL, NULL, 0 },
     { "shutdown_grace", K_INT, S(shutdown_grace), "30", 0, 3600, NULL, NULL, 0 },
+    { "webhook_url", K_STR, S(webhook_url), "", 0, 0, NULL, NULL, 0 },
+    { "webhook_secret", K_STR, S(webhook_secret), "", 0, 0, NULL, NULL, 1 },
+    { "webhook_allow_private", K_STR, S(webhook_allow_private), "no", 0, 0, "yes|no", NULL, 0 },
+    { "webhook_timeout_ms", K_INT, S(webhook_timeout_ms), "5000", 100, 60000, NULL, NULL, 0 },
+    { "webhook_max_attempts", K_INT, S(webhook_max_attempts), "5", 1, 20, NULL, NULL, 0 },
+    { "webhook_backoff_ms", K_INT, S(webhook_backoff_ms), "10000", 10, 3600000, NULL, NULL, 0 },
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -359,6 +365,11 @@ int cfg_load(struct config *cfg, const char *path, char *err)
     if (!is_price(cfg->price_input_per_mtok) || !is_price(cfg->price_output_per_mtok)) {
         ads_errf(err, "%s: price_input_per_mtok and price_output_per_mtok must be decimal numbers of USD",
                  path ? path : "config");
+        return -1;
+    }
+    if (cfg->webhook_url[0] != '\0' && strncmp(cfg->webhook_url, "http://", 7) != 0 &&
+        strncmp(cfg->webhook_url, "https://", 8) != 0) {
+        ads_errf(err, "%s: webhook_url must start with http:// or https://", path ? path : "config");
         return -1;
     }
     if (!ads_all_chars(cfg->uploads_bucket, 3, 63, "-.") || !ads_all_chars(cfg->assets_bucket, 3, 63, "-.")) {

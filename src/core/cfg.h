@@ -77,6 +77,12 @@ struct config {
     long retry_backoff_ms;    /* base of the exponential retry backoff */
     long generator_concurrency; /* jobs in flight per generator */
     long shutdown_grace;      /* seconds to finish jobs in hand on SIGTERM */
+    char *webhook_url;        /* callback for jobs that name none; "" = none */
+    char *webhook_secret;     /* HMAC key of X-Adsmith-Signature */
+    char *webhook_allow_private; /* "yes" | "no": callbacks to private addresses */
+    long webhook_timeout_ms;  /* one delivery attempt */
+    long webhook_max_attempts;
+    long webhook_backoff_ms;  /* base of the jittered exponential backoff between attempts */
 };
 
 /* Fills cfg with defaults, then the file (path may be NULL: defaults and the

@@ -327,6 +327,53 @@ long jobq_backoff_ms(long base_ms, int attempts)
     return d / 2 + (long)(rnd % (unsigned)(d / 2 + 1));
 }
 
+static void add_col(json_object *o, PGresult *r, int col, const char *name)
+{
+    if (!PQgetisnull(r, 0, col))
+        json_object_object_add(o, name, json_object_new_string(PQgetvalue(r, 0, col)));
+}
+
+int jobq_status_json(struct db *db, const char *user, const char *id, json_object **out, char *err)
+{
+    static const char sql[] =
+        "SELECT request_id, status, user_id, prompt, style, aspect_ratio,"
+        " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), attempts,"
+        " s3_key, s3_url, to_char(generated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), error"
+        " FROM generated_images WHERE request_id = $1 AND ($2 = '' OR user_id = $2)";
+    const char *vals[2] = { id, user };
+    PGresult *r;
+    json_object *o;
+    int rc;
+
+    *out = NULL;
+    rc = db_exec(db, "jobq_status", sql, 2, vals, &r, NULL, err);
+    if (rc != DB_OK)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return 1;
+    }
+    o = json_object_new_object();
+    add_col(o, r, 0, "request_id");
+    add_col(o, r, 1, "status");
+    add_col(o, r, 2, "user_id");
+    add_col(o, r, 3, "prompt");
+    add_col(o, r, 4, "style");
+    add_col(o, r, 5, "aspect_ratio");
+    add_col(o, r, 6, "created_at");
+    json_object_object_add(o, "attempts", json_object_new_int(atoi(PQgetvalue(r, 0, 7))));
+    if (strcmp(PQgetvalue(r, 0, 1), "completed") == 0) {
+        add_col(o, r, 8, "s3_key");
+        add_col(o, r, 9, "s3_url");
+        add_col(o, r, 10, "generated_at");
+    } else if (strcmp(PQgetvalue(r, 0, 1), "failed") == 0) {
+        add_col(o, r, 11, "error");
+    }
+    PQclear(r);
+    *out = o;
+    return 0;
+}
+
 void jobq_job_clear(struct jobq_job *job)
 {
     free(job->prompt);

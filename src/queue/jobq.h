@@ -22,6 +22,8 @@
 
 #include <stdio.h>
 
+#include <json-c/json.h>
+
 #include "db.h"
 
 #define JOBQ_CHANNEL "adsmith_jobs"
@@ -85,6 +87,12 @@ int jobq_list(struct db *db, const char *status, long limit, FILE *f, char *err)
 /* Puts one failed job (id) or every failed job (id NULL) back to pending
  * with a fresh count of attempts. *n gets how many. */
 int jobq_retry(struct db *db, const char *id, long *n, char *err);
+
+/* The status JSON of GET /api/assets/{id} for job id into *out (caller
+ * puts it): what the route answers and what a webhook carries. user ""
+ * reads any user's job. 0 found, 1 not found (nothing in *out), or a DB_*
+ * error with err. */
+int jobq_status_json(struct db *db, const char *user, const char *id, json_object **out, char *err);
 
 void jobq_job_clear(struct jobq_job *job);
 

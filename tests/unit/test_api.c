@@ -93,6 +93,23 @@ int main(void)
     CHECK(call("POST", "/api/assets", "application/json", "{\"prompt\":\"a long enough prompt\",\"user_id\":\"../../etc\"}",
                code, sizeof code, &r) == 400 && strstr(r.body, "user_id") != NULL);
     api_response_free(&r);
+    /* Webhook callbacks: http(s) only; a literal private address is refused
+     * at submit (webhook_allow_private = no by default). */
+    CHECK(call("POST", "/api/assets", "application/json",
+               "{\"prompt\":\"a long enough prompt\",\"callback_url\":\"ftp://example.com/x\"}",
+               code, sizeof code, &r) == 400 && strcmp(code, "invalid_request") == 0 && strstr(r.body, "callback_url"));
+    api_response_free(&r);
+    CHECK(call("POST", "/api/assets", "application/json",
+               "{\"prompt\":\"a long enough prompt\",\"callbackUrl\":\"http://169.254.169.254/latest\"}",
+               code, sizeof code, &r) == 400 && strstr(r.body, "metadata") != NULL);
+    api_response_free(&r);
+    CHECK(call("POST", "/api/assets", "application/json",
+               "{\"prompt\":\"a long enough prompt\",\"callback_url\":\"http://[::1]:8080/\"}",
+               code, sizeof code, &r) == 400 && strstr(r.body, "loopback") != NULL);
+    api_response_free(&r);
+    CHECK(call("POST", "/api/assets", "application/json", "{\"prompt\":\"a long enough prompt\",\"callback_url\":7}",
+               code, sizeof code, &r) == 400 && strstr(r.body, "callback_url") != NULL);
+    api_response_free(&r);
 
     big = malloc(70000);
     memset(big, ' ', 69999);

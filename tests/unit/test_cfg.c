@@ -103,6 +103,25 @@ int main(void)
         CHECK(c.campaign_workers == 16 && c.campaign_queue == 4 && c.campaign_queue_timeout_ms == 5000);
         cfg_free(&c);
     }
+    /* Webhooks: the secret is hidden, the default URL must be http(s), the
+     * private-address switch is a yes/no. */
+    write_file(path, "webhook_secret = whsec_topsecret\nwebhook_url = https://hooks.example.com/a\n");
+    CHECK(cfg_load(&c, path, err) == 0 && c.webhook_timeout_ms == 5000 && c.webhook_max_attempts == 5 &&
+          strcmp(c.webhook_allow_private, "no") == 0);
+    {
+        char dump[8192] = "";
+        FILE *f = fmemopen(dump, sizeof dump, "w");
+        cfg_dump(&c, f);
+        fclose(f);
+        CHECK(strstr(dump, "whsec_topsecret") == NULL && strstr(dump, "webhook_secret = (set, hidden)") != NULL);
+    }
+    cfg_free(&c);
+    write_file(path, "webhook_url = ftp://hooks.example.com/a\n");
+    CHECK(cfg_load(&c, path, err) != 0 && strstr(err, "webhook_url") != NULL);
+    cfg_free(&c);
+    write_file(path, "webhook_allow_private = maybe\n");
+    CHECK(cfg_load(&c, path, err) != 0 && strstr(err, "yes|no") != NULL);
+    cfg_free(&c);
     unlink(path);
     return unit_done("cfg");
 }
