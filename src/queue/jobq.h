@@ -22,6 +22,8 @@
 
 #include <stdio.h>
 
+#include <json-c/json.h>
+
 #include "db.h"
 
 #define JOBQ_CHANNEL "adsmith_jobs"
@@ -85,6 +87,20 @@ int jobq_list(struct db *db, const char *status, long limit, FILE *f, char *err)
 /* Puts one failed job (id) or every failed job (id NULL) back to pending
  * with a fresh count of attempts. *n gets how many. */
 int jobq_retry(struct db *db, const char *id, long *n, char *err);
+
+/* A page cursor: "<created_at in epoch microseconds>.<request_id>". Clients
+ * treat it as opaque; jobq_user_page checks its form. */
+#define JOBQ_CURSOR_MAX 96
+#define JOBQ_BAD_CURSOR 1
+#define JOBQ_PAGE_MAX 100
+
+/* One page of user's jobs, newest first (created_at, then request_id): at
+ * most limit (1..JOBQ_PAGE_MAX) created before cursor (NULL or "" for the
+ * first page). *items gets a new array of objects with the fields of
+ * GET /api/assets/{id}; next gets the cursor of the following page, or ""
+ * on the last. DB_OK, a db_* failure, or JOBQ_BAD_CURSOR (nothing read). */
+int jobq_user_page(struct db *db, const char *user, const char *cursor, long limit,
+                   json_object **items, char next[JOBQ_CURSOR_MAX], char *err);
 
 void jobq_job_clear(struct jobq_job *job);
 
