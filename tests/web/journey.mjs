@@ -202,6 +202,7 @@ const cases = [
     const j = JSON.parse(js);
     expect(j.product_id && j.campaign && j.campaign.content_ideas.length > 0, 'JSON export lacks the campaign');
     state.productId = j.product_id;
+    state.result = j;
     state.prompts = j.campaign.generated_assets.image_prompts;
     const [csvName, csv] = await grab('Calendar CSV');
     const rows = csv.trim().split('\r\n');
@@ -238,6 +239,15 @@ const cases = [
     const gallery = await page.$$eval('#gallery li .prompt', (ps) => ps.map((p) => p.textContent));
     expect(gallery[0].startsWith('A walnut desk') && gallery.length >= 2, gallery.join(' | '));
     expect(await page.$$eval('#gallery a[download]', (as) => as.length) >= 2, 'gallery images are not downloadable');
+    const page1 = await (await page.request.get(`${BASE}/api/assets?limit=12`, { headers: { Authorization: `Bearer ${KEY}` } })).json();
+    expect(await page.$$eval('#gallery li', (xs) => xs.length) === page1.items.length, 'the gallery is not the first page');
+    expect(await page.isVisible('#gallery-more') === (page1.next_cursor !== null), `"Load more" ${page1.next_cursor ? 'missing' : 'shown on the last page'}`);
+    if (page1.next_cursor) {
+      await page.click('#gallery-more');
+      await page.waitForFunction(() => document.querySelectorAll('#gallery li').length > 12);
+      const ids = await page.$$eval('#gallery li img', (is) => is.map((i) => i.getAttribute('src')));
+      expect(new Set(ids).size === ids.length, 'the second page repeats images');
+    }
     await axeCheck(page, 'images');
     await shot(page, '04-images');
   }],
@@ -259,6 +269,94 @@ const cases = [
     }
     await axeCheck(page, 'history');
     await shot(page, '05-history');
+  }],
+
+  // The asynchronous campaign routes as the contract specifies them,
+  // answered in the browser (this server may not have them): the client
+  // must follow pending -> running -> completed, show a failure's error and
+  // code, and list and reopen the history.
+  ['asynchronous campaign route (simulated answers): live status, failure, history', async ({ page }) => {
+    const id = '5b0e7c3e-0000-4000-8000-00000000a5c1';
+    const completed = { ...state.result, product_id: id, productId: id, status: 'completed', cost_usd: 0.0123 };
+    let polls = 0;
+    let failNext = false;
+    const syncPosts = () => responses.filter((x) => x.path === '/api/campaign/tier-1' && x.method === 'POST').length;
+    const syncBefore = syncPosts();
+    const seen = [];
+    await page.route('**/api/campaigns', (r) => {
+      if (r.request().method() !== 'POST') return r.fallback();
+      seen.push(JSON.parse(r.request().postData()));
+      return r.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({
+        success: true, product_id: id, productId: id, correlation_id: 'c0ffee00-0000-4000-8000-000000000001', status: 'pending',
+        status_url: `/api/campaigns/${id}` }) });
+    });
+    await page.route(`**/api/campaigns/${id}`, (r) => {
+      polls += 1;
+      let body;
+      if (failNext) body = { product_id: id, status: 'failed', error: 'The text model did not answer in time', code: 'deadline_exceeded' };
+      else if (polls === 1) body = { product_id: id, status: 'pending' };
+      else if (polls === 2) body = { product_id: id, status: 'running' };
+      else body = completed;
+      return r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+    });
+    await page.route('**/api/campaigns?*', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({
+      items: [{ product_id: id, name: 'Aurora Desk Lamp', status: 'completed', generation_method: 'fallback_campaign',
+        created_at: '2026-11-25T10:00:00.000Z', completed_at: '2026-11-25T10:00:04.000Z' }], next_cursor: null }) }));
+    try {
+      await page.goto(`${BASE}/#new`);
+      await page.waitForSelector('#view-new:not([hidden])');
+      await page.click('#submit');
+      await page.waitForFunction(() => /Queued|Generating/.test(document.querySelector('#progress-text').textContent));
+      await page.waitForSelector('#view-campaign:not([hidden]) .calendar', { timeout: 30000 });
+      expect(polls >= 3, `${polls} status polls`);
+      expect(seen.length === 1 && seen[0].s3_info && seen[0].target_markets.markets.length === 2, JSON.stringify(seen));
+      const body = await page.textContent('#campaign-body');
+      expect(body.includes(id) && body.includes('0.0123 USD'), 'the completed campaign is not shown');
+      expect(syncPosts() === syncBefore, 'the synchronous route was used although the asynchronous one answered');
+
+      failNext = true;
+      await page.goto(`${BASE}/#new`);
+      await page.waitForSelector('#view-new:not([hidden])');
+      await page.click('#submit');
+      await page.waitForSelector('#form-error:not(:empty)');
+      const err = await page.textContent('#form-error');
+      expect(err.includes('did not answer in time') && err.includes('deadline_exceeded'), err);
+      failNext = false;
+
+      await page.goto(`${BASE}/#history`);
+      await page.waitForSelector('#history-list li button');
+      expect((await page.textContent('#history-list')).includes('Aurora Desk Lamp'), 'history item without its name');
+      await page.click('#history-list li button');
+      await page.waitForSelector('#view-campaign:not([hidden]) .calendar');
+      expect((await page.textContent('#campaign-body')).includes(id), 'the reopened campaign is another one');
+      await axeCheck(page, 'history (simulated)');
+    } finally {
+      await page.unroute('**/api/campaigns');
+      await page.unroute(`**/api/campaigns/${id}`);
+      await page.unroute('**/api/campaigns?*');
+    }
+  }],
+
+  ['a failed image shows its reason and a retry that works', async ({ page }) => {
+    await page.goto(`${BASE}/#images`);
+    await page.waitForSelector('#view-images:not([hidden])');
+    // The generator's failure as GET /api/assets/{id} reports it.
+    await page.route(/\/api\/assets\/[0-9a-f-]{36}$/, (r) => r.fulfill({ status: 200, contentType: 'application/json',
+      body: JSON.stringify({ request_id: r.request().url().split('/').pop(), status: 'failed', prompt: 'A lamp on a desk, failing once',
+        style: 'natural', aspect_ratio: '1:1', attempts: 3, error: 'image model refused the prompt (content filter)' }) }));
+    try {
+      await page.fill('#i-prompt', 'A lamp on a desk, failing once');
+      await page.click('#image-form button[type=submit]');
+      await page.waitForSelector('#jobs li[data-status=failed]');
+      const txt = await page.textContent('#jobs li[data-status=failed]');
+      expect(txt.includes('content filter'), txt);
+    } finally {
+      await page.unroute(/\/api\/assets\/[0-9a-f-]{36}$/);
+    }
+    await page.click('#jobs li[data-status=failed] button:has-text("Retry")');
+    await page.waitForSelector('#jobs li[data-status=completed] img', { timeout: 60000 });
+    expect((await page.textContent('#jobs li:first-child')).includes('A lamp on a desk, failing once'), 'the retry is another prompt');
+    await axeCheck(page, 'images with a failure');
   }],
 
   ['every view fits a 360 px wide screen', async ({ page }) => {

@@ -103,6 +103,11 @@ async function waitFor(statusUrl) {
   const started = Date.now();
   for (;;) {
     const r = await call('GET', statusUrl);
+    if (r.status === 429 || r.status === 502 || r.status === 503) {
+      // Busy or briefly unavailable: the campaign goes on server-side.
+      await sleep(Math.max(delay, 5000));
+      continue;
+    }
     if (r.status !== 200) throw new ApiError(r.status, r.data);
     const st = r.data.status;
     if (st === 'completed') return r.data;
