@@ -77,6 +77,21 @@ async function fillBrief(page, name) {
 }
 
 const cases = [
+  ['exports quote what spreadsheets and Markdown tables would break on', async () => {
+    const { calendarCsv, toMarkdown, slug } = await import(path.join(ROOT, 'www', 'js', 'export.js'));
+    const res = { product_id: 'p1', generation_method: 'fallback_campaign', warnings: ['w, one'],
+      campaign: { campaigns: [{ name: 'Plan "A", spring', duration: '1 week', posts_per_week: 2, platforms: ['Instagram'],
+        calendar: { 'Week 1': { phase: 'Awareness', focus: 'intro', posts: ['line one\nline two', 'a | pipe'] } } }] } };
+    const csv = calendarCsv(res).split('\r\n');
+    expect(csv[0] === 'plan,week,phase,focus,post', csv[0]);
+    expect(csv[1] === '"Plan ""A"", spring",Week 1,Awareness,intro,"line one\nline two"', csv[1]);
+    expect(csv[2].endsWith(',a | pipe') && csv.length === 4 && csv[3] === '', JSON.stringify(csv));
+    const md = toMarkdown(res);
+    expect(md.includes('\n| Week 1 | Awareness | line one<br>line two<br>a \\| pipe |\n'), md);
+    expect(md.includes('## Warnings') && md.includes('- w, one'), md);
+    expect(slug('Plan "A", spring!') === 'plan-a-spring' && slug('') === 'campaign', slug('Plan "A", spring!'));
+  }],
+
   ['page is served with a same-origin Content-Security-Policy', async ({ page }) => {
     const r = await page.goto(`${BASE}/`);
     expect(r.status() === 200, `GET / answered ${r.status()}`);
@@ -359,15 +374,40 @@ const cases = [
     await axeCheck(page, 'images with a failure');
   }],
 
+  ['keyboard: the navigation and the photo picker are reachable and work', async ({ page }) => {
+    await page.goto(`${BASE}/#new`);
+    await page.waitForSelector('#view-new:not([hidden])');
+    await page.focus('#nav a[data-view=history]');
+    await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(() => document.activeElement.dataset.view) === 'images', 'Shift+Tab does not reach the Images link');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#view-images:not([hidden])');
+    expect(await page.evaluate(() => document.activeElement.id) === 'images-title', 'focus does not move to the new view');
+    await page.goto(`${BASE}/#new`);
+    await page.waitForSelector('#view-new:not([hidden])');
+    await page.focus('#submit');
+    // Backwards from the form's end the fields come in order, up to the photo input.
+    let seen = 0;
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Shift+Tab');
+      const id = await page.evaluate(() => document.activeElement.id);
+      if (id === 'photo') { seen = i + 1; break; }
+    }
+    expect(seen > 0, 'the photo picker cannot be reached with the keyboard');
+    const outline = await page.$eval('#dropzone .button', (b) => getComputedStyle(b).outlineStyle);
+    expect(outline === 'solid', 'the focused photo picker is not shown');
+  }],
+
   ['every view fits a 360 px wide screen', async ({ page }) => {
     await page.setViewportSize({ width: 360, height: 740 });
-    for (const view of ['new', 'images', 'history']) {
+    for (const view of ['new', 'campaign', 'images', 'history']) {
       await page.goto(`${BASE}/#${view}`);
       await page.waitForSelector(`#view-${view}:not([hidden])`);
       await page.waitForTimeout(300);
       const w = await page.evaluate(() => document.documentElement.scrollWidth);
       expect(w <= 360, `#${view} is ${w} px wide at 360`);
       await shot(page, `06-phone-${view}`);
+      await page.screenshot({ path: path.join(SHOTS, `06-phone-${view}-top.png`) });
     }
     await page.setViewportSize({ width: 1280, height: 900 });
   }],

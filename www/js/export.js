@@ -40,7 +40,8 @@ export function toMarkdown(res) {
     out.push('| Week | Phase | Posts |', '| --- | --- | --- |');
     for (const [week, v] of Object.entries(camp.calendar || {})) {
       const posts = v && typeof v === 'object' && !Array.isArray(v) ? v.posts : v;
-      out.push(`| ${week} | ${(v && v.phase) || ''} | ${asList(posts).map(asText).join('<br>').replace(/\|/g, '\\|')} |`);
+      const cell = (t) => String(t).replace(/\r?\n/g, '<br>').replace(/\|/g, '\\|');
+      out.push(`| ${cell(week)} | ${cell((v && v.phase) || '')} | ${asList(posts).map((p) => cell(asText(p))).join('<br>')} |`);
     }
     out.push('');
   }
