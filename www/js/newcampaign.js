@@ -44,7 +44,8 @@ function pickPhoto(file) {
   }
   photo = file;
   upload = null;
-  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  // A photo shown with a campaign of this tab stays; others are let go.
+  if (previewUrl && !Array.from(photos.values()).includes(previewUrl)) URL.revokeObjectURL(previewUrl);
   previewUrl = URL.createObjectURL(file);
   const img = $('#photo-preview');
   img.src = previewUrl;
