@@ -28,7 +28,10 @@ static const struct route routes[] = {
     { "POST", "/api/campaign/tier-1", NEEDS_AUTH, JSON_BODY, route_campaign },
     { "POST", "/api/assets", NEEDS_AUTH, JSON_BODY, route_assets_post },
     { "POST", "/api/assets/", NEEDS_AUTH, JSON_BODY, route_assets_post },
+    { "GET", "/api/assets", NEEDS_AUTH, NO_BODY, route_assets_list },
+    { "GET", "/api/assets/", NEEDS_AUTH, NO_BODY, route_assets_list },
     { "GET", "/api/assets/*", NEEDS_AUTH, NO_BODY, route_assets_get },
+    { "GET", "/api/markets", NEEDS_AUTH, NO_BODY, route_markets },
     { "PUT", "/objects/*", NO_AUTH, RAW_BODY, route_object_put },
 };
 #define NROUTES (sizeof routes / sizeof routes[0])

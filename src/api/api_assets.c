@@ -182,3 +182,55 @@ void route_assets_get(struct call *c)
     }
     api_json(c, 200, o);
 }
+
+/* The query names the parameter (whatever its value). */
+static int has_param(const char *query, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = query;
+
+    while ((p = strstr(p, name)) != NULL) {
+        if ((p == query || p[-1] == '&') && p[n] == '=')
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+/* GET /api/assets?limit=N&cursor=C: the caller's images, newest first, one
+ * keyset page at a time. */
+void route_assets_list(struct call *c)
+{
+    char lim[16], cursor[JOBQ_CURSOR_MAX], next[JOBQ_CURSOR_MAX], err[ADS_ERRSZ];
+    const char *query = c->req->query ? c->req->query : "";
+    json_object *items = NULL, *o;
+    char *end;
+    long limit = 20;
+    int rc;
+
+    if (api_query_param(query, "limit", lim, sizeof lim) == 0) {
+        limit = strtol(lim, &end, 10);
+        if (lim[0] == '\0' || *end != '\0' || limit < 1 || limit > JOBQ_PAGE_MAX) {
+            api_error(c, 400, "invalid_request", NULL, "limit must be a whole number from 1 to %d", JOBQ_PAGE_MAX);
+            return;
+        }
+    }
+    cursor[0] = '\0';
+    if (has_param(query, "cursor") && api_query_param(query, "cursor", cursor, sizeof cursor) != 0) {
+        api_error(c, 400, "invalid_request", NULL, "cursor is not valid");
+        return;
+    }
+    rc = jobq_user_page(c->ctx->db, c->user, cursor, limit, &items, next, err);
+    if (rc == JOBQ_BAD_CURSOR) {
+        api_error(c, 400, "invalid_request", NULL, "cursor is not valid");
+        return;
+    }
+    if (rc != DB_OK) {
+        api_db_error(c, rc, "asset list", err);
+        return;
+    }
+    o = json_object_new_object();
+    json_object_object_add(o, "items", items);
+    json_object_object_add(o, "next_cursor", next[0] ? json_object_new_string(next) : NULL);
+    api_json(c, 200, o);
+}

@@ -59,6 +59,8 @@ void route_upload_status(struct call *c);
 void route_campaign(struct call *c);
 void route_assets_post(struct call *c);
 void route_assets_get(struct call *c);
+void route_assets_list(struct call *c);
+void route_markets(struct call *c);
 void route_object_put(struct call *c);
 
 #endif

@@ -85,6 +85,13 @@ int kb_count(const struct kb *kb)
     return (int)json_object_array_length(kb->markets);
 }
 
+json_object *kb_market_at(const struct kb *kb, int i)
+{
+    if (i < 0 || i >= kb_count(kb))
+        return NULL;
+    return json_object_array_get_idx(kb->markets, (size_t)i);
+}
+
 json_object *kb_generic(const struct kb *kb)
 {
     return kb->generic;

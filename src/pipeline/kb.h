@@ -3,7 +3,8 @@
  * once at start. Markets are matched by id, name, region or country,
  * case-insensitively ("EU", "Europe", "Germany"); longer aliases also match
  * inside a phrase ("Western Europe"). An unknown market gets the generic
- * profile.
+ * profile. Each market names the region it belongs to ("region"), which
+ * clients use to group the list.
  *
  * struct kb owns the parsed JSON (kb_free). Profiles returned are borrowed
  * from it and live as long as the kb.
@@ -24,6 +25,8 @@ void kb_free(struct kb *kb);
 json_object *kb_match(const struct kb *kb, const char *market);
 json_object *kb_generic(const struct kb *kb);
 int kb_count(const struct kb *kb);
+/* The i-th market profile in file order (0 <= i < kb_count), else NULL. */
+json_object *kb_market_at(const struct kb *kb, int i);
 
 /* Profile field helpers: the string, or "" / an empty-array-safe NULL. */
 const char *kb_str(json_object *profile, const char *field);

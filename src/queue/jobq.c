@@ -313,6 +313,110 @@ int jobq_retry(struct db *db, const char *id, long *n, char *err)
     return DB_OK;
 }
 
+/* Splits a cursor into its microseconds and request id; -1 when malformed. */
+static int cursor_parse(const char *cursor, char *micros, size_t msz, char *id, size_t idsz)
+{
+    const char *dot = strchr(cursor, '.');
+    size_t n, i;
+
+    if (dot == NULL)
+        return -1;
+    n = (size_t)(dot - cursor);
+    if (n == 0 || n > 18 || n >= msz)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (cursor[i] < '0' || cursor[i] > '9')
+            return -1;
+    if (!ads_all_chars(dot + 1, 1, 64, "_-") || strlen(dot + 1) >= idsz)
+        return -1;
+    memcpy(micros, cursor, n);
+    micros[n] = '\0';
+    snprintf(id, idsz, "%s", dot + 1);
+    return 0;
+}
+
+/* The columns of a job as GET /api/assets/{id} shows it, in the order
+ * status_item reads them: the one-job query and the page query select them first. */
+#define STATUS_COLUMNS \
+    "request_id, status, user_id, prompt, style, aspect_ratio," \
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), attempts," \
+    " s3_key, s3_url, to_char(generated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), error"
+
+static void add_text(json_object *o, PGresult *r, int row, int col, const char *name)
+{
+    if (!PQgetisnull(r, row, col))
+        json_object_object_add(o, name, json_object_new_string(PQgetvalue(r, row, col)));
+}
+
+/* One row of STATUS_COLUMNS as GET /api/assets/{id} shows it. */
+static json_object *status_item(PGresult *r, int row)
+{
+    json_object *o = json_object_new_object();
+    const char *status = PQgetvalue(r, row, 1);
+
+    add_text(o, r, row, 0, "request_id");
+    add_text(o, r, row, 1, "status");
+    add_text(o, r, row, 2, "user_id");
+    add_text(o, r, row, 3, "prompt");
+    add_text(o, r, row, 4, "style");
+    add_text(o, r, row, 5, "aspect_ratio");
+    add_text(o, r, row, 6, "created_at");
+    json_object_object_add(o, "attempts", json_object_new_int(atoi(PQgetvalue(r, row, 7))));
+    if (strcmp(status, "completed") == 0) {
+        add_text(o, r, row, 8, "s3_key");
+        add_text(o, r, row, 9, "s3_url");
+        add_text(o, r, row, 10, "generated_at");
+    } else if (strcmp(status, "failed") == 0) {
+        add_text(o, r, row, 11, "error");
+    }
+    return o;
+}
+
+int jobq_user_page(struct db *db, const char *user, const char *cursor, long limit,
+                   json_object **items, char next[JOBQ_CURSOR_MAX], char *err)
+{
+    /* Keyset: (created_at, request_id) below the cursor's, on the
+     * (user_id, created_at) index; one row more than asked tells whether
+     * another page follows. */
+    static const char sql[] =
+        "SELECT " STATUS_COLUMNS ", (extract(epoch FROM created_at) * 1000000)::bigint"
+        " FROM generated_images WHERE user_id = $1"
+        " AND ($2::bigint IS NULL OR (created_at, request_id) <"
+        "      (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::text))"
+        " ORDER BY created_at DESC, request_id DESC LIMIT $4::int";
+    char micros[24], id[65], lim[24];
+    const char *vals[4];
+    PGresult *r;
+    int rc, i, n;
+
+    *items = NULL;
+    next[0] = '\0';
+    if (limit < 1 || limit > JOBQ_PAGE_MAX)
+        limit = JOBQ_PAGE_MAX;
+    vals[0] = user;
+    vals[1] = NULL;
+    vals[2] = NULL;
+    if (cursor != NULL && cursor[0] != '\0') {
+        if (cursor_parse(cursor, micros, sizeof micros, id, sizeof id) != 0)
+            return JOBQ_BAD_CURSOR;
+        vals[1] = micros;
+        vals[2] = id;
+    }
+    snprintf(lim, sizeof lim, "%ld", limit + 1);
+    vals[3] = lim;
+    rc = db_exec(db, "jobq_user_page", sql, 4, vals, &r, NULL, err);
+    if (rc != DB_OK)
+        return rc;
+    n = PQntuples(r);
+    *items = json_object_new_array();
+    for (i = 0; i < n && i < limit; i++)
+        json_object_array_add(*items, status_item(r, i));
+    if (n > limit)
+        snprintf(next, JOBQ_CURSOR_MAX, "%s.%s", PQgetvalue(r, (int)limit - 1, 12), PQgetvalue(r, (int)limit - 1, 0));
+    PQclear(r);
+    return DB_OK;
+}
+
 long jobq_backoff_ms(long base_ms, int attempts)
 {
     unsigned int rnd = 0;
@@ -327,19 +431,10 @@ long jobq_backoff_ms(long base_ms, int attempts)
     return d / 2 + (long)(rnd % (unsigned)(d / 2 + 1));
 }
 
-static void add_col(json_object *o, PGresult *r, int col, const char *name)
-{
-    if (!PQgetisnull(r, 0, col))
-        json_object_object_add(o, name, json_object_new_string(PQgetvalue(r, 0, col)));
-}
-
 int jobq_status_json(struct db *db, const char *user, const char *id, json_object **out, char *err)
 {
     static const char sql[] =
-        "SELECT request_id, status, user_id, prompt, style, aspect_ratio,"
-        " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), attempts,"
-        " s3_key, s3_url, to_char(generated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), error"
-        " FROM generated_images WHERE request_id = $1 AND ($2 = '' OR user_id = $2)";
+        "SELECT " STATUS_COLUMNS " FROM generated_images WHERE request_id = $1 AND ($2 = '' OR user_id = $2)";
     const char *vals[2] = { id, user };
     PGresult *r;
     json_object *o;
@@ -353,22 +448,7 @@ int jobq_status_json(struct db *db, const char *user, const char *id, json_objec
         PQclear(r);
         return 1;
     }
-    o = json_object_new_object();
-    add_col(o, r, 0, "request_id");
-    add_col(o, r, 1, "status");
-    add_col(o, r, 2, "user_id");
-    add_col(o, r, 3, "prompt");
-    add_col(o, r, 4, "style");
-    add_col(o, r, 5, "aspect_ratio");
-    add_col(o, r, 6, "created_at");
-    json_object_object_add(o, "attempts", json_object_new_int(atoi(PQgetvalue(r, 0, 7))));
-    if (strcmp(PQgetvalue(r, 0, 1), "completed") == 0) {
-        add_col(o, r, 8, "s3_key");
-        add_col(o, r, 9, "s3_url");
-        add_col(o, r, 10, "generated_at");
-    } else if (strcmp(PQgetvalue(r, 0, 1), "failed") == 0) {
-        add_col(o, r, 11, "error");
-    }
+    o = status_item(r, 0);
     PQclear(r);
     *out = o;
     return 0;

@@ -94,6 +94,20 @@ int jobq_retry(struct db *db, const char *id, long *n, char *err);
  * error with err. */
 int jobq_status_json(struct db *db, const char *user, const char *id, json_object **out, char *err);
 
+/* A page cursor: "<created_at in epoch microseconds>.<request_id>". Clients
+ * treat it as opaque; jobq_user_page checks its form. */
+#define JOBQ_CURSOR_MAX 96
+#define JOBQ_BAD_CURSOR 1
+#define JOBQ_PAGE_MAX 100
+
+/* One page of user's jobs, newest first (created_at, then request_id): at
+ * most limit (1..JOBQ_PAGE_MAX) created before cursor (NULL or "" for the
+ * first page). *items gets a new array of objects with the fields of
+ * GET /api/assets/{id}; next gets the cursor of the following page, or ""
+ * on the last. DB_OK, a db_* failure, or JOBQ_BAD_CURSOR (nothing read). */
+int jobq_user_page(struct db *db, const char *user, const char *cursor, long limit,
+                   json_object **items, char next[JOBQ_CURSOR_MAX], char *err);
+
 void jobq_job_clear(struct jobq_job *job);
 
 /* The generated object key for a job at time t (out: at least 512 bytes). */

@@ -866,6 +866,70 @@ def s3_store_down_then_back_loses_no_job():
     expect(stored_object("adsmith-assets", j["s3_key"]) is not None)
 
 
+@test
+def markets_are_listed_from_the_knowledge_base():
+    expect_error(get("/api/markets"), 401, "unauthorized")
+    r = get("/api/markets", key=ALICE)
+    expect(r.status == 200, r.body)
+    j = r.json()
+    with open(os.path.join(ROOT, "data", "markets.json")) as f:
+        kb = json.load(f)["markets"]
+    expect(j["count"] == len(kb) == len(j["markets"]), j)
+    expect([m["name"] for m in j["markets"]] == [m["name"] for m in kb], j)
+    by_name = {m["name"]: m for m in j["markets"]}
+    expect(by_name["North America"]["region"] == "Americas" and by_name["Japan"]["region"] == "Asia-Pacific", j)
+    expect(all(m["id"] and m["region"] for m in j["markets"]), j)
+    expect_error(request("DELETE", "/api/markets", key=ALICE), 405, "method_not_allowed")
+
+
+@test
+def image_list_pages_newest_first_and_shows_only_own_images():
+    code, out, _ = ctl("apikey", "create", "--user", "gallery-owner")
+    expect(code == 0 and out.strip(), "no key for the gallery owner")
+    key = out.strip()
+    empty = get("/api/assets", key=key).json()
+    expect(empty == {"items": [], "next_cursor": None}, empty)
+    # Five rows: two share one created_at (the page boundary must not lose
+    # or repeat either), one belongs to someone else.
+    sql("INSERT INTO generated_images (request_id, user_id, prompt, style, aspect_ratio, body_hash, status, error,"
+        " created_at) VALUES"
+        " ('gal-1', 'gallery-owner', 'oldest prompt text', 'natural', '1:1', 'h', 'failed', 'no', now() - interval '4 min'),"
+        " ('gal-2a', 'gallery-owner', 'tied prompt text a', 'vivid', '16:9', 'h', 'failed', 'no', now() - interval '3 min'),"
+        " ('gal-2b', 'gallery-owner', 'tied prompt text b', 'vivid', '16:9', 'h', 'failed', 'no', now() - interval '3 min'),"
+        " ('gal-x', 'someone-else', 'not the owner text', 'natural', '1:1', 'h', 'failed', 'no', now() - interval '2 min')")
+    r = post("/api/assets", {"prompt": "the newest image of the gallery", "request_id": "gal-3"}, key=key)
+    expect(r.status == 200, r.body)
+    seen, cursor, pages = [], None, 0
+    while True:
+        path = "/api/assets?limit=2" + ("&cursor=" + urllib.parse.quote(cursor, safe="") if cursor else "")
+        r = get(path, key=key)
+        expect(r.status == 200, r.body)
+        j = r.json()
+        pages += 1
+        expect(len(j["items"]) <= 2, j)
+        seen += j["items"]
+        cursor = j["next_cursor"]
+        if cursor is None:
+            break
+        expect(pages < 5, "paging does not end")
+    expect([i["request_id"] for i in seen] == ["gal-3", "gal-2b", "gal-2a", "gal-1"], [i["request_id"] for i in seen])
+    expect(pages == 2, pages)
+    newest = seen[0]
+    expect(newest["prompt"] == "the newest image of the gallery" and newest["user_id"] == "gallery-owner" and
+           "created_at" in newest and "attempts" in newest, newest)
+    failed = seen[-1]
+    expect(failed["status"] == "failed" and failed["error"] == "no" and "s3_url" not in failed, failed)
+    # Each item answers as GET /api/assets/{id} does.
+    one = get("/api/assets/gal-2a", key=key).json()
+    expect(one == seen[2], (one, seen[2]))
+    expect(get("/api/assets/", key=key).json()["items"][0]["request_id"] == "gal-3")
+    for bad in ("limit=0", "limit=101", "limit=x", "cursor=nonsense", "cursor=12.a%2Fb"):
+        j = expect_error(get("/api/assets?" + bad, key=key), 400, "invalid_request")
+        expect(bad.split("=")[0] in j["error"], j)
+    expect_error(get("/api/assets?limit=2"), 401, "unauthorized")
+    expect(all(i["user_id"] == "alice" for i in get("/api/assets?limit=100", key=ALICE).json()["items"]))
+
+
 if __name__ == "__main__":
     passed, failed = run(sys.argv[1:] or None)
     sys.exit(1 if failed else 0)

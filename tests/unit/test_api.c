@@ -12,6 +12,8 @@
 
 static struct api_ctx ctx;
 
+static const char *query = "";
+
 static int call(const char *method, const char *path, const char *ctype, const char *body,
                 char *code, size_t codesz, struct api_response *resp)
 {
@@ -21,7 +23,7 @@ static int call(const char *method, const char *path, const char *ctype, const c
     memset(&req, 0, sizeof req);
     req.method = method;
     req.path = path;
-    req.query = "";
+    req.query = query;
     req.content_type = ctype;
     req.body = body;
     req.body_len = body ? strlen(body) : 0;
@@ -120,6 +122,47 @@ int main(void)
           strcmp(code, "payload_too_large") == 0);
     api_response_free(&r);
     free(big);
+
+    /* The markets list comes from the knowledge base, without a database. */
+    {
+        const char *dir = getenv("ADS_TEST_DATADIR");
+        struct kb *kb = kb_load_dir(dir ? dir : "data", err);
+        json_object *o, *list = NULL, *first;
+        CHECK(kb != NULL);
+        ctx.kb = kb;
+        CHECK(call("GET", "/api/markets", NULL, NULL, code, sizeof code, &r) == 200);
+        o = json_tokener_parse(r.body);
+        CHECK(o != NULL && json_object_object_get_ex(o, "markets", &list) &&
+              (int)json_object_array_length(list) == kb_count(kb) && kb_count(kb) >= 17);
+        first = list ? json_object_array_get_idx(list, 0) : NULL;
+        CHECK(first != NULL && strcmp(json_object_get_string(json_object_object_get(first, "name")), "North America") == 0 &&
+              strcmp(json_object_get_string(json_object_object_get(first, "region")), "Americas") == 0 &&
+              strcmp(json_object_get_string(json_object_object_get(first, "id")), "north_america") == 0);
+        json_object_put(o);
+        api_response_free(&r);
+        CHECK(call("POST", "/api/markets", "application/json", "{}", code, sizeof code, &r) == 405);
+        api_response_free(&r);
+        ctx.kb = NULL;
+        CHECK(call("GET", "/api/markets", NULL, NULL, code, sizeof code, &r) == 503 && strcmp(code, "unavailable") == 0);
+        api_response_free(&r);
+        kb_free(kb);
+    }
+    /* The image list's parameters are checked before any database work. */
+    {
+        static const struct { const char *query; const char *word; } bad[] = {
+            { "limit=0", "limit" }, { "limit=101", "limit" }, { "limit=ten", "limit" }, { "limit=", "limit" },
+            { "limit=5&cursor=abc", "cursor" }, { "cursor=12.", "cursor" }, { "cursor=.abc", "cursor" },
+            { "cursor=12x.abc", "cursor" }, { "cursor=12.a%2Fb", "cursor" }, { "cursor=1234567890123456789.a", "cursor" },
+        };
+        size_t i;
+        for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            query = bad[i].query;
+            CHECK(call("GET", "/api/assets", NULL, NULL, code, sizeof code, &r) == 400 &&
+                  strcmp(code, "invalid_request") == 0 && strstr(r.body, bad[i].word) != NULL);
+            api_response_free(&r);
+        }
+        query = "";
+    }
     CHECK(api_body_limit("/objects/x/y") == 10 * 1024 * 1024 && api_body_limit("/api/assets") == 64 * 1024);
     cfg_free(&cfg);
     return unit_done("api");

@@ -37,6 +37,14 @@ int main(void)
     CHECK(kb_match(kb, "Atlantis") == NULL);
     CHECK(kb_match(kb, "us and them") == NULL);     /* short aliases match whole names only */
     CHECK(kb_generic(kb) != NULL);
+    /* Every market names its region, so clients can group the list. */
+    {
+        int i;
+        for (i = 0; i < kb_count(kb); i++)
+            CHECK(kb_str(kb_market_at(kb, i), "region")[0] != '\0');
+        CHECK(strcmp(kb_str(kb_market_at(kb, 0), "id"), "north_america") == 0);
+        CHECK(kb_market_at(kb, kb_count(kb)) == NULL && kb_market_at(kb, -1) == NULL);
+    }
     kb_free(kb);
     CHECK(kb_load("/nonexistent/markets.json", err) == NULL);
     return unit_done("kb");
