@@ -3,6 +3,8 @@
  * data; buf_free releases it, buf_steal hands it to the caller. Appends
  * record an out-of-memory condition in `oom` instead of failing each call,
  * so builders check once at the end.
+ *
+ * A buf belongs to one thread at a time; there is no shared state.
  */
 #ifndef ADS_BUF_H
 #define ADS_BUF_H

@@ -7,6 +7,10 @@
  * struct aws_endpoint owns its strings (aws_endpoint_free). struct aws_call
  * owns its easy handle, header list, request body and reply buffer
  * (aws_call_free); the caller must remove the handle from any multi first.
+ *
+ * Thread-safe: calls on different threads share nothing (each owns its
+ * handle; signing goes through sigv4's locked cache) once the program's
+ * main has called curl_global_init.
  */
 #ifndef ADS_AWS_H
 #define ADS_AWS_H

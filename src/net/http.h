@@ -6,6 +6,9 @@
  * their service's own error shape from the reply.
  *
  * struct http_reply owns its body (http_reply_free).
+ *
+ * Thread-safe: each request has its own easy handle, once the program's
+ * main has called curl_global_init.
  */
 #ifndef ADS_HTTP_H
 #define ADS_HTTP_H
