@@ -6,7 +6,13 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD="$ROOT/build"
+# The installed tree the stack helpers run programs from (build_install
+# fills it); use_prefix points them at another one, a sanitizer build's.
 PREFIX="$BUILD/prefix"
+# Words put before each daemon's program by start_daemon, after the switch
+# to the service user: empty, or a launcher that execs the program (so the
+# pid stays the program's), such as "setarch x86_64 -R" or scripts/sandbox.
+DAEMON_WRAP=""
 
 die() { echo "error: $*" >&2; exit 1; }
 say() { echo "==> $*"; }
@@ -27,6 +33,12 @@ as_user() {
     else
         "$@"
     fi
+}
+
+# use_prefix DIR: the stack helpers run the programs installed under DIR.
+use_prefix() {
+    [ -x "$1/sbin/adsmith-api" ] && [ -x "$1/bin/adsmithctl" ] || die "no adsmith installed under $1"
+    PREFIX=$(cd "$1" && pwd)
 }
 
 pg_bin() {
@@ -184,11 +196,15 @@ start_daemon() {
     local var=$1 name=$2 prog=$3
     if [ -f "$var/run/$name.pid" ] && alive "$(cat "$var/run/$name.pid")"; then return 0; fi
     # No function or subshell in between: $! must be the program itself.
+    # As root, like the units: no capabilities, none to regain.
+    # shellcheck disable=SC2086
     if [ "$(id -u)" -eq 0 ]; then
-        ADSMITH_CONFIG="$var/adsmith.conf" setpriv --reuid=adsmith --regid=adsmith --init-groups -- \
-            "$prog" >>"$var/log/$name.log" 2>&1 </dev/null &
+        ADSMITH_CONFIG="$var/adsmith.conf" setpriv --reuid=adsmith --regid=adsmith --init-groups \
+            --no-new-privs --bounding-set=-all --inh-caps=-all -- \
+            $DAEMON_WRAP "$prog" >>"$var/log/$name.log" 2>&1 </dev/null &
     else
-        ADSMITH_CONFIG="$var/adsmith.conf" "$prog" >>"$var/log/$name.log" 2>&1 </dev/null &
+        ADSMITH_CONFIG="$var/adsmith.conf" setpriv --no-new-privs -- \
+            $DAEMON_WRAP "$prog" >>"$var/log/$name.log" 2>&1 </dev/null &
     fi
     echo $! > "$var/run/$name.pid"
 }

@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "api.h"
 #include "auth.h"
 #include "cfg.h"
@@ -693,6 +695,9 @@ int main(int argc, char **argv)
     int opt, check_only = 0;
     sigset_t block, old;
 
+    /* Before any thread starts: libcurl's global set-up is not thread-safe. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
     while ((opt = getopt(argc, argv, "c:th")) != -1) {
         if (opt == 'c')
             path = optarg;

@@ -658,7 +658,6 @@ static int setup(struct gen *g, const char *path, char *err)
     g->db = db_open(g->cfg.database_url, err);
     if (g->db == NULL || (g->store = store_open(&g->cfg, err)) == NULL)
         return -1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     g->multi = curl_multi_init();
     g->nslots = (int)g->cfg.generator_concurrency;
     g->slots = calloc((size_t)g->nslots, sizeof *g->slots);
@@ -773,6 +772,9 @@ int main(int argc, char **argv)
     const char *path = NULL;
     int opt;
 
+    /* Before any thread starts: libcurl's global set-up is not thread-safe. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
     while ((opt = getopt(argc, argv, "c:h")) != -1) {
         if (opt == 'c') {
             path = optarg;

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
+
 #include "auth.h"
 #include "cfg.h"
 #include "db.h"
@@ -313,6 +315,9 @@ int main(int argc, char **argv)
     char err[ADS_ERRSZ];
     int i = 1, rc;
 
+    /* Before any thread starts: libcurl's global set-up is not thread-safe. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
     if (argc > 2 && strcmp(argv[1], "-c") == 0) {
         path = argv[2];
         i = 3;

@@ -7,6 +7,9 @@
  * An unknown key or a bad value is an error naming the file and line.
  *
  * A struct config owns all its strings; cfg_free releases them.
+ *
+ * cfg_load and cfg_free are not for concurrent use; a loaded struct config
+ * is only read afterwards and may be shared by threads.
  */
 #ifndef ADS_CFG_H
 #define ADS_CFG_H

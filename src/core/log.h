@@ -1,6 +1,9 @@
 /*
  * log: one line per event on stderr (journald or the quickstart's log file
  * captures it): "LEVEL prog[pid] message". The caller never passes secrets.
+ *
+ * log_init is called once in main before any thread starts; the log_*
+ * functions are thread-safe (gmtime_r, one write(2) per line).
  */
 #ifndef ADS_LOG_H
 #define ADS_LOG_H

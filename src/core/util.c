@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,24 +78,57 @@ int ads_random_hex(char *out, size_t nbytes)
     return 0;
 }
 
+/* SHA-256 is fetched once: OpenSSL 3's one-shot SHA256() looks the
+ * algorithm up on every call, which dominated request signing. Each thread
+ * keeps a digest context of its own (freed when the thread ends), as the
+ * campaign's stage threads sign requests at once. */
+static EVP_MD *sha256_md;
+static pthread_key_t sha256_ctx_key;
+static int sha256_ready;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+/* The thread's context, also registered under sha256_ctx_key so that it is
+ * freed when the thread ends; the plain thread-local is the fast path. */
+static _Thread_local EVP_MD_CTX *sha256_thread_ctx;
+
+static void sha256_ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
+static void sha256_init(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    sha256_ready = sha256_md != NULL && pthread_key_create(&sha256_ctx_key, sha256_ctx_free) == 0;
+}
+
+static EVP_MD_CTX *sha256_ctx(void)
+{
+    EVP_MD_CTX *ctx;
+
+    if (sha256_thread_ctx != NULL)
+        return sha256_thread_ctx;
+    if (pthread_once(&sha256_once, sha256_init) != 0 || !sha256_ready)
+        return NULL;
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        return NULL;
+    if (pthread_setspecific(sha256_ctx_key, ctx) != 0) {
+        EVP_MD_CTX_free(ctx);
+        return NULL;
+    }
+    sha256_thread_ctx = ctx;
+    return ctx;
+}
+
 void ads_sha256_hex(const void *data, size_t n, char out[65])
 {
-    /* Fetched once and reused: OpenSSL 3's one-shot SHA256() looks the
-     * algorithm up on every call, which dominated request signing. The
-     * programs are single-threaded; the objects live for the process. */
-    static EVP_MD *md_sha256;
-    static EVP_MD_CTX *ctx;
+    EVP_MD_CTX *ctx = sha256_ctx();
     unsigned char md[SHA256_DIGEST_LENGTH];
     unsigned int len = 0;
 
-    if (md_sha256 == NULL)
-        md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (ctx == NULL)
-        ctx = EVP_MD_CTX_new();
-    if (md_sha256 == NULL || ctx == NULL || EVP_DigestInit_ex(ctx, md_sha256, NULL) != 1 ||
-        EVP_DigestUpdate(ctx, data, n) != 1 || EVP_DigestFinal_ex(ctx, md, &len) != 1) {
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, sha256_md, NULL) != 1 ||
+        EVP_DigestUpdate(ctx, data, n) != 1 || EVP_DigestFinal_ex(ctx, md, &len) != 1)
         SHA256(data, n, md);
-    }
     ads_hex(md, sizeof md, out);
 }
 
@@ -233,7 +267,9 @@ int ads_read_file(const char *path, size_t maxbytes, char **out, size_t *len, ch
 
     f = fopen(path, "rb");
     if (f == NULL) {
-        ads_errf(err, "cannot open %s: %s", path, strerror(errno));
+        char why[128];
+        /* strerror_r: strerror's buffer is shared by all threads. */
+        ads_errf(err, "cannot open %s: %s", path, strerror_r(errno, why, sizeof why));
         return -1;
     }
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > maxbytes) {

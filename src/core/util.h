@@ -5,6 +5,10 @@
  * a negative code (or NULL) and writes a one-line human message into the
  * caller's buffer `err`, which holds at least ADS_ERRSZ bytes. Messages never
  * contain secrets. No global error state.
+ *
+ * Every function here is thread-safe: none keeps state between calls except
+ * ads_sha256_hex's digest context, which is one per thread (freed when the
+ * thread ends), and its SHA-256 algorithm, fetched once (pthread_once).
  */
 #ifndef ADS_UTIL_H
 #define ADS_UTIL_H
@@ -27,7 +31,7 @@ int ads_is_uuid(const char *s);
 /* n random bytes as lowercase hex into out (2n+1 bytes). 0 or -1. */
 int ads_random_hex(char *out, size_t nbytes);
 void ads_hex(const unsigned char *in, size_t n, char *out);
-/* SHA-256 of data as hex into out (65 bytes). */
+/* SHA-256 of data as hex into out (65 bytes). Threads may hash at once. */
 void ads_sha256_hex(const void *data, size_t n, char out[65]);
 
 /* UTC time formatting. */

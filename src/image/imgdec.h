@@ -11,6 +11,8 @@
  *
  * struct image owns its pixels; imgdec_free releases them. The JPEG bytes
  * of imgdec_downscale_jpeg are malloc'd and owned by the caller.
+ *
+ * Thread-safe: each call has its own decoder state.
  */
 #ifndef ADS_IMGDEC_H
 #define ADS_IMGDEC_H

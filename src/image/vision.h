@@ -6,6 +6,9 @@
  * shape. Deterministic for the same bytes.
  *
  * The result is a json-c object owned by the caller (json_object_put).
+ *
+ * Thread-safe (the campaign's image stage runs it on its own thread): each
+ * call has its own decoder state and objects.
  */
 #ifndef ADS_VISION_H
 #define ADS_VISION_H

@@ -6,6 +6,10 @@
  *
  * struct aws_endpoint owns its strings (aws_endpoint_free); it is only
  * read once set up, so threads may share one.
+ *
+ * Thread-safe: calls on different threads share nothing (each owns its
+ * handle; signing goes through sigv4's locked cache) once the program's
+ * main has called curl_global_init.
  */
 #ifndef ADS_AWS_H
 #define ADS_AWS_H

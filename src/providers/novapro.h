@@ -13,6 +13,9 @@
  * sections are taken from the built-in plan and named in warnings.
  *
  * Returned objects and strings are owned by the caller.
+ *
+ * Thread-safe (cultural insight calls it on a thread of its own): the config
+ * is only read, each call has its own handle and objects.
  */
 #ifndef ADS_NOVAPRO_H
 #define ADS_NOVAPRO_H

@@ -11,6 +11,9 @@
  * header when set, and never into a log or a message. Calls are retried on
  * 429, 5xx and connection errors with jittered backoff, inside
  * ai_timeout_ms and the caller's deadline.
+ *
+ * Thread-safe (cultural insight calls it on a thread of its own): the config
+ * is only read, each call has its own handle and objects.
  */
 #ifndef ADS_OPENAI_H
 #define ADS_OPENAI_H

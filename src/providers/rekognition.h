@@ -10,6 +10,9 @@
  * Labels come back in the contract's shape: {"name", "confidence" (one
  * decimal), "categories": [names], "instances" (how many were located),
  * "parents": [names]}. Returned objects and strings are owned by the caller.
+ *
+ * Thread-safe (the campaign's image stage calls it on its own thread): the
+ * config is only read, each call has its own handle.
  */
 #ifndef ADS_REKOGNITION_H
 #define ADS_REKOGNITION_H

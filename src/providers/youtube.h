@@ -16,6 +16,9 @@
  *
  * The API key travels only in the request URL, which is never logged, and
  * is scrubbed from any message that could echo it.
+ *
+ * Thread-safe (the campaign's video stage calls it on its own thread): the
+ * config is only read, each call has its own handle.
  */
 #ifndef ADS_YOUTUBE_H
 #define ADS_YOUTUBE_H

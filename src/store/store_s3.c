@@ -64,7 +64,8 @@ struct store *store_s3_open(const struct config *cfg, char *err)
         ads_errf(err, "storage = s3 needs credentials: s3_access_key_id/s3_secret_access_key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
         return NULL;
     }
-    /* Reference-counted by libcurl; the programs are single-threaded. */
+    /* Reference-counted by libcurl: the programs' mains made the first call
+     * before any thread started; this one only counts. */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     s = calloc(1, sizeof *s);
     if (s == NULL) {

@@ -1,9 +1,97 @@
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "buf.h"
 #include "unit.h"
 #include "util.h"
+
+/* FIPS 180-2 test vectors; the million 'a' one is long enough that a
+ * digest shared between threads is caught mid-update. */
+static const struct sha_case {
+    const char *text;
+    size_t repeat;
+    const char *hex;
+} sha_cases[] = {
+    { "", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+    { "abc", 1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+    { "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 1,
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+    { "a", 1000000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0" },
+};
+#define SHA_CASES (sizeof sha_cases / sizeof sha_cases[0])
+#define SHA_THREADS 8
+#define SHA_ROUNDS 50
+
+struct sha_worker {
+    pthread_t t;
+    size_t first;       /* the case this thread starts with */
+    char *inputs[SHA_CASES];
+    int wrong;          /* digests that did not match */
+};
+
+/* Hashes every case in turn, starting at its own, SHA_ROUNDS times; the
+ * threads run at once, so they hash different inputs at the same moment. */
+static void *sha_worker_run(void *arg)
+{
+    struct sha_worker *w = arg;
+    char hex[65];
+    size_t i, c;
+
+    for (i = 0; i < SHA_ROUNDS * SHA_CASES; i++) {
+        c = (w->first + i) % SHA_CASES;
+        ads_sha256_hex(w->inputs[c], sha_cases[c].repeat * strlen(sha_cases[c].text), hex);
+        if (strcmp(hex, sha_cases[c].hex) != 0)
+            w->wrong++;
+    }
+    return NULL;
+}
+
+static char *sha_input(const struct sha_case *c)
+{
+    size_t len = strlen(c->text), i;
+    char *p = malloc(len * c->repeat + 1);
+
+    if (p == NULL)
+        return NULL;
+    for (i = 0; i < c->repeat; i++)
+        memcpy(p + i * len, c->text, len);
+    p[len * c->repeat] = '\0';
+    return p;
+}
+
+static void test_sha256_threads(void)
+{
+    struct sha_worker w[SHA_THREADS];
+    char *inputs[SHA_CASES];
+    char hex[65];
+    size_t i, c;
+    int started[SHA_THREADS];
+
+    for (c = 0; c < SHA_CASES; c++) {
+        inputs[c] = sha_input(&sha_cases[c]);
+        CHECK(inputs[c] != NULL);
+        if (inputs[c] == NULL)
+            return;
+        ads_sha256_hex(inputs[c], strlen(inputs[c]), hex);
+        CHECK(strcmp(hex, sha_cases[c].hex) == 0);
+    }
+    for (i = 0; i < SHA_THREADS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].first = i % SHA_CASES;
+        memcpy(w[i].inputs, inputs, sizeof inputs);
+        started[i] = pthread_create(&w[i].t, NULL, sha_worker_run, &w[i]) == 0;
+        CHECK(started[i]);
+    }
+    for (i = 0; i < SHA_THREADS; i++) {
+        if (started[i])
+            pthread_join(w[i].t, NULL);
+        CHECK(w[i].wrong == 0);
+    }
+    for (c = 0; c < SHA_CASES; c++)
+        free(inputs[c]);
+}
 
 int main(void)
 {
@@ -39,5 +127,7 @@ int main(void)
     buf_adds(&b, "!");
     CHECK(b.len == 5 && strcmp(b.data, "x-42!") == 0);
     buf_free(&b);
+
+    test_sha256_threads();
     return unit_done("util");
 }
