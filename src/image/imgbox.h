@@ -12,7 +12,7 @@
  * its bounds (decode_max_cpu_ms, the memory left, max_image_pixels).
  *
  * The parent sends the bytes, reads at most a bounded reply, and kills the
- * child past min(the caller's deadline, 3 x decode_max_cpu_ms of wall
+ * child past min(the caller's deadline, 5 x decode_max_cpu_ms of wall
  * clock). A crash, a signal, a bound, a reply that is not one: the call
  * answers IMGDEC_INVALID or IMGDEC_LIMIT with a message for the user, never
  * a dead caller. IMGDEC_FAILED means the sandbox itself could not run (the

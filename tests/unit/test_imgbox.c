@@ -32,7 +32,7 @@ static const struct hostile {
     { "png-huge-chunk.png", IMGDEC_OK, NULL },
     { "png-lying-length.png", IMGDEC_INVALID, "truncated" },
     { "png-wide-16bit.png", IMGDEC_LIMIT, "pixels per side" },
-    { "png-max-16bit.png", -100, NULL },                      /* OK, or the CPU limit on a slow machine */
+    { "png-max-16bit.png", -100, NULL },                      /* 1 s of CPU: OK, or a limit on a busy machine */
     { "png-interlaced-16bit.png", IMGDEC_LIMIT, "memory limit" },
     { "jpeg-many-scans.jpg", IMGDEC_LIMIT, "100 scans" },
     { "jpeg-huge-coefficients.jpg", IMGDEC_LIMIT, "memory limit" },
@@ -78,14 +78,14 @@ static void test_hostile(struct config *cfg, const char *dir)
         wall = ads_now_ms() - t;
         printf("%-28s %8zu bytes  rc %d  %7.1f ms  %s\n", h->file, n, rc, wall, rc ? err : "ok");
         if (h->rc == -100)
-            CHECK(rc == IMGDEC_OK || (rc == IMGDEC_LIMIT && strstr(err, "CPU") != NULL));
+            CHECK(rc == IMGDEC_OK || (rc == IMGDEC_LIMIT && (strstr(err, "CPU") || strstr(err, "time limit"))));
         else
             CHECK(rc == h->rc);
         if (h->says != NULL && strstr(err, h->says) == NULL)
             fprintf(stderr, "%s: \"%s\" does not say \"%s\"\n", h->file, err, h->says);
         CHECK(h->says == NULL || strstr(err, h->says) != NULL);
         /* Bounded: the wall-clock limit of the sandbox, whatever the file. */
-        CHECK(wall < (double)cfg->decode_max_cpu_ms * 3 + 500);
+        CHECK(wall < (double)cfg->decode_max_cpu_ms * 5 + 1000);
         if (rc == IMGDEC_OK)
             imgdec_free(&img);
         free(d);
@@ -170,14 +170,14 @@ static void test_misbehaving_helpers(struct config *cfg)
     unsigned char *d = make_png(64, 64, red, navy, 8, 0, 0, &n);
     double t;
 
-    cfg->decode_max_cpu_ms = 200;    /* 600 ms of wall clock */
+    cfg->decode_max_cpu_ms = 200;    /* 1 s of wall clock */
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cfg->decode_helper = script(cases[i].name, cases[i].body);
         t = ads_now_ms();
         err[0] = '\0';
         CHECK(imgbox_analyze(cfg, d, n, 160, 0, &img, err) == cases[i].rc);
         CHECK(strstr(err, cases[i].says) != NULL);
-        CHECK(ads_now_ms() - t < 2000);
+        CHECK(ads_now_ms() - t < 3000);
         if (strstr(err, cases[i].says) == NULL)
             fprintf(stderr, "%s: %s\n", cases[i].name, err);
     }
