@@ -348,7 +348,7 @@ void route_campaign(struct call *c)
         char msg[ADS_ERRSZ + 16];
         snprintf(msg, sizeof msg, "image: %s", err);
         campaign_error(c, corr, rc == CAMPAIGN_BAD_IMAGE ? 400 : 500,
-                       rc == CAMPAIGN_BAD_IMAGE ? "invalid_request" : "internal_error", msg);
+                       rc == CAMPAIGN_BAD_IMAGE ? "invalid_image" : "internal_error", msg);
         brief_free(&b);
         return;
     }

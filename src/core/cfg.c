@@ -11,6 +11,9 @@
 #ifndef ADS_DATADIR
 #define ADS_DATADIR "/usr/local/share/adsmith"
 #endif
+#ifndef ADS_PKGLIBEXECDIR
+#define ADS_PKGLIBEXECDIR "/usr/local/libexec/adsmith"
+#endif
 
 enum kind { K_STR, K_INT };
 
@@ -84,6 +87,9 @@ static const struct key keys[] = {
     { "log_level", K_STR, S(log_level), "info", 0, 0, "debug|info|warn|error", NULL, 0 },
     { "data_dir", K_STR, S(data_dir), ADS_DATADIR, 0, 0, NULL, NULL, 0 },
     { "max_image_pixels", K_INT, S(max_image_pixels), "40000000", 1024, 200000000, NULL, NULL, 0 },
+    { "decode_helper", K_STR, S(decode_helper), ADS_PKGLIBEXECDIR "/adsmith-imgdec", 0, 0, NULL, NULL, 0 },
+    { "decode_max_cpu_ms", K_INT, S(decode_max_cpu_ms), "2000", 100, 60000, NULL, NULL, 0 },
+    { "decode_max_memory_mb", K_INT, S(decode_max_memory_mb), "128", 64, 4096, NULL, NULL, 0 },
     { "poll_interval", K_INT, S(poll_interval), "5", 1, 3600, NULL, NULL, 0 },
     { "job_lease", K_INT, S(job_lease), "300", 5, 86400, NULL, NULL, 0 },
     { "max_attempts", K_INT, S(max_attempts), "3", 1, 100, NULL, NULL, 0 },

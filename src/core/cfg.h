@@ -74,6 +74,9 @@ struct config {
     char *log_level;
     char *data_dir;           /* market knowledge base and other shipped data */
     long max_image_pixels;
+    char *decode_helper;      /* the decoding sandbox's program (adsmith-imgdec) */
+    long decode_max_cpu_ms;   /* CPU time of one decode; 5x this of wall clock */
+    long decode_max_memory_mb; /* address space of the decoding process */
     long poll_interval;       /* generator sweep, seconds */
     long job_lease;           /* seconds */
     long max_attempts;

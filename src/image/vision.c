@@ -1,4 +1,5 @@
 #include "vision.h"
+#include "imgbox.h"
 #include "imgdec.h"
 #include "util.h"
 
@@ -226,10 +227,8 @@ static void add_colors(json_object *res, json_object *labels, struct cluster *cl
     json_object_object_add(res, "colors", colors);
 }
 
-int vision_analyze(const struct config *cfg, const void *data, size_t len,
-                   json_object **out, char *err)
+json_object *vision_analyze_image(const struct image *img)
 {
-    struct image img;
     struct cluster cl[K];
     double sum = 0, sum2 = 0, cnt = 0, mean, contrast;
     size_t i, n;
@@ -237,11 +236,9 @@ int vision_analyze(const struct config *cfg, const void *data, size_t len,
     const char *orient;
     json_object *res, *labels;
 
-    if (imgdec_decode(data, len, cfg->max_image_pixels, GRID_SIDE, &img, err) != 0)
-        return -1;
-    n = (size_t)img.gw * img.gh;
+    n = (size_t)img->gw * img->gh;
     for (i = 0; i < n; i++) {
-        const unsigned char *p = img.rgba + 4 * i;
+        const unsigned char *p = img->rgba + 4 * i;
         double y;
         if (p[3] < 128)
             continue;
@@ -253,19 +250,19 @@ int vision_analyze(const struct config *cfg, const void *data, size_t len,
     mean = cnt > 0 ? sum / cnt : 0;
     contrast = cnt > 0 ? sqrt(fmax(0.0, sum2 / cnt - mean * mean)) : 0;
     memset(cl, 0, sizeof cl);
-    k = kmeans(&img, cl, K);
+    k = kmeans(img, cl, K);
     qsort(cl, (size_t)k, sizeof cl[0], cmp_cluster);
 
     res = json_object_new_object();
     labels = json_object_new_array();
     json_object_object_add(res, "provider", json_object_new_string("builtin"));
-    json_object_object_add(res, "width", json_object_new_int(img.width));
-    json_object_object_add(res, "height", json_object_new_int(img.height));
-    json_object_object_add(res, "format", json_object_new_string(img.format));
-    orient = img.width == img.height ? "Square" : img.width > img.height ? "Landscape" : "Portrait";
+    json_object_object_add(res, "width", json_object_new_int(img->width));
+    json_object_object_add(res, "height", json_object_new_int(img->height));
+    json_object_object_add(res, "format", json_object_new_string(img->format));
+    orient = img->width == img->height ? "Square" : img->width > img->height ? "Landscape" : "Portrait";
     json_object_object_add(res, "orientation", json_object_new_string(orient));
-    json_object_object_add(res, "exif_orientation", json_object_new_int(img.exif_orientation));
-    json_object_object_add(res, "has_alpha", json_object_new_boolean(img.has_alpha));
+    json_object_object_add(res, "exif_orientation", json_object_new_int(img->exif_orientation));
+    json_object_object_add(res, "has_alpha", json_object_new_boolean(img->has_alpha));
     json_object_object_add(res, "brightness", json_object_new_double(round1(mean / 255.0 * 100.0)));
     json_object_object_add(res, "contrast", json_object_new_double(round1(contrast / 127.5 * 100.0)));
     if (cnt > 0)
@@ -280,7 +277,41 @@ int vision_analyze(const struct config *cfg, const void *data, size_t len,
     if (contrast >= 70)
         json_object_array_add(labels, label("High Contrast", fmin(100.0, contrast / 127.5 * 100.0), "Lighting"));
     json_object_object_add(res, "labels", labels);
+    return res;
+}
+
+/* A JPEG uploaded as image/png (or named .png) is analysed as what it is,
+ * with a warning: the bytes decide how they are decoded, so the label
+ * cannot mislead the decoder, and such files are common (a renamed
+ * download, an exporter's wrong extension); refusing would only send the
+ * user looking for a converter. */
+static void declared_vs_actual(const char *declared_as, json_object *res, json_object *warnings)
+{
+    const char *declared = imgdec_declared_format(declared_as);
+    const char *actual = json_object_get_string(json_object_object_get(res, "format"));
+    char msg[ADS_ERRSZ];
+
+    if (declared == NULL || strcmp(declared, actual) == 0)
+        return;
+    json_object_object_add(res, "declared_format", json_object_new_string(declared));
+    if (warnings != NULL) {
+        snprintf(msg, sizeof msg, "the image was uploaded as %s but is a %s; it was analysed as %s",
+                 declared, actual, actual);
+        json_object_array_add(warnings, json_object_new_string(msg));
+    }
+}
+
+int vision_analyze(const struct config *cfg, const void *data, size_t len, const char *declared_as,
+                   double deadline_ms, json_object **out, json_object *warnings, char *err)
+{
+    struct image img;
+    int rc;
+
+    *out = NULL;
+    if ((rc = imgbox_analyze(cfg, data, len, GRID_SIDE, deadline_ms, &img, err)) != IMGDEC_OK)
+        return rc;
+    *out = vision_analyze_image(&img);
     imgdec_free(&img);
-    *out = res;
-    return 0;
+    declared_vs_actual(declared_as, *out, warnings);
+    return IMGDEC_OK;
 }

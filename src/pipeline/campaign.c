@@ -104,7 +104,8 @@ static void *vision_thread(void *arg)
     struct vision_job *j = arg;
     double t = ads_now_ms();
 
-    j->rc = vision_analyze(j->cfg, j->in->image, j->in->image_len, &j->analysis, j->err);
+    j->rc = vision_analyze(j->cfg, j->in->image, j->in->image_len, j->in->s3_key, j->deadline, &j->analysis,
+                           j->warnings, j->err);
     if (j->rc == 0) {
         cloud_labels(j->cfg, j->in, j->deadline, j->analysis, j->warnings);
         timed(j->analysis, t);
@@ -423,7 +424,8 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
         json_object_put(log.calls);
         gather_free(&g);
         campaign_result_free(out);
-        return CAMPAIGN_BAD_IMAGE;
+        return g.vj.rc == IMGDEC_FAILED ? CAMPAIGN_FAILED : g.vj.rc == IMGDEC_DEADLINE ? CAMPAIGN_DEADLINE
+                                                                                       : CAMPAIGN_BAD_IMAGE;
     }
     videos = video_result(cfg, &g.wj, out);
     g.wj.videos = NULL;

@@ -1,6 +1,6 @@
 #include "rekognition.h"
 #include "aws.h"
-#include "imgdec.h"
+#include "imgbox.h"
 #include "util.h"
 
 #include <math.h>
@@ -20,7 +20,7 @@ static json_object *image_bytes(const struct config *cfg, const void *bytes, siz
     json_object *o;
 
     if (len > REKOGNITION_MAX_BYTES) {
-        if (imgdec_downscale_jpeg(bytes, len, cfg->max_image_pixels, DOWNSCALE_SIDE, 85, &small, &slen, err) != 0)
+        if (imgbox_downscale_jpeg(cfg, bytes, len, DOWNSCALE_SIDE, 85, 0, &small, &slen, err) != IMGDEC_OK)
             return NULL;
         bytes = small;
         len = slen;

@@ -70,7 +70,7 @@ static double one_vision(void *p)
     char err[ADS_ERRSZ];
     double t0 = ads_now_ms();
 
-    if (vision_analyze(im->cfg, im->d, im->n, &o, err) != 0) {
+    if (vision_analyze(im->cfg, im->d, im->n, NULL, 0, &o, NULL, err) != 0) {
         fprintf(stderr, "vision: %s\n", err);
         exit(1);
     }

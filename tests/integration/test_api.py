@@ -459,9 +459,74 @@ def campaign_image_must_be_the_callers_uploaded_image():
     pending = presign(ALICE)
     expect_error(post("/api/campaign/tier-1", brief_with(pending["upload_id"]), key=ALICE), 404, "not_found")
     junk = upload(ALICE, data=b"this is not an image at all", ftype="image/png")
-    j = expect_error(post("/api/campaign/tier-1", brief_with(junk["upload_id"]), key=ALICE), 400, "invalid_request")
+    j = expect_error(post("/api/campaign/tier-1", brief_with(junk["upload_id"]), key=ALICE), 400, "invalid_image")
     expect("image" in j["error"])
     expect(count("products") == before)
+
+
+def _hostile():
+    sys.path.insert(0, os.path.join(ROOT, "tests", "hostile"))
+    import mkhostile
+    return mkhostile
+
+
+@test
+def hostile_images_are_refused_quickly_naming_the_limit_and_the_worker_survives():
+    mk = _hostile()
+    files = [("jpeg-many-scans.jpg", lambda: mk.jpeg_progressive(4096, 4096, [1], 18000), "image/jpeg", "100 scans"),
+             ("jpeg-huge-coefficients.jpg", lambda: mk.jpeg_progressive(6000, 6000, [1, 2, 3], 0, truncate_dc=True),
+              "image/jpeg", "memory limit"),
+             ("png-interlaced-16bit.png", lambda: mk.png_image(6000, 6000, 16, 6, 1), "image/png", "memory limit"),
+             ("png-wide-16bit.png", lambda: mk.png_image(40_000_000, 1, 16, 6, 0), "image/png", "per side"),
+             ("webp-lossless-huge.webp", lambda: mk.webp_lossless_solid(6000, 6000), "image/webp", "memory limit")]
+    with open(os.path.join(VAR, "log", "api.log")) as f:
+        log_start = len(f.read())
+    before = count("products")
+    slow_health = []
+    stop = threading.Event()
+
+    def health():      # /api/health keeps answering promptly meanwhile
+        while not stop.is_set():
+            t0 = time.time()
+            r = get("/api/health")
+            if r.status != 200 or time.time() - t0 > 1.0:
+                slow_health.append((r.status, round(time.time() - t0, 2)))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=health)
+    watcher.start()
+    try:
+        for name, make, ftype, says in files:
+            p = upload(ALICE, data=make(), ftype=ftype)
+            t0 = time.time()
+            j = expect_error(post("/api/campaign/tier-1", brief_with(p["upload_id"]), key=ALICE), 400, "invalid_image")
+            took = time.time() - t0
+            expect(says in j["error"], "%s: %s" % (name, j["error"]))
+            expect(took < 11.0, "%s took %.1f s" % (name, took))   # 5 x decode_max_cpu_ms at most, plus the rest
+    finally:
+        stop.set()
+        watcher.join()
+    expect(not slow_health, "health was slow or failed meanwhile: %r" % slow_health[:5])
+    expect(count("products") == before)
+    with open(os.path.join(VAR, "log", "api.log")) as f:
+        expect("died" not in f.read()[log_start:], "a worker died")
+    # A zTXt bomb is skipped, not inflated: analysed, and quickly.
+    p = upload(ALICE, data=mk.png_ztxt_bomb(100, 7_900_000), ftype="image/png")
+    t0 = time.time()
+    r = post("/api/campaign/tier-1", brief_with(p["upload_id"]), key=ALICE)
+    expect(r.status == 200 and time.time() - t0 < 5, (r.status, r.body[:200]))
+
+
+@test
+def image_of_another_type_than_declared_is_analysed_with_a_warning():
+    jpeg = _hostile().jpeg_progressive(64, 48, [1], 3)     # a grey progressive JPEG
+    p = upload(ALICE, data=jpeg, ftype="image/png")
+    r = post("/api/campaign/tier-1", brief_with(p["upload_id"]), key=ALICE)
+    expect(r.status == 200, r.body[:300])
+    expect(any("uploaded as png but is a jpeg" in w for w in r.json()["warnings"]), r.json()["warnings"])
+    row = sql("SELECT image_analysis->>'format', image_analysis->>'declared_format' FROM products"
+              " WHERE product_id = '%s'" % r.json()["product_id"])
+    expect(row == "jpeg|png", row)
 
 
 @test

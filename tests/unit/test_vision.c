@@ -40,21 +40,21 @@ int main(void)
 
     CHECK(cfg_load(&cfg, NULL, err) == 0);
     d = make_jpeg(800, 600, red, navy, 0, 1, &n);
-    CHECK(vision_analyze(&cfg, d, n, &a, err) == 0);
+    CHECK(vision_analyze(&cfg, d, n, NULL, 0, &a, NULL, err) == 0);
     CHECK(has_label(a, "Navy Blue") && has_label(a, "Red") && has_label(a, "Landscape"));
-    CHECK(vision_analyze(&cfg, d, n, &b, err) == 0);
+    CHECK(vision_analyze(&cfg, d, n, NULL, 0, &b, NULL, err) == 0);
     CHECK(strcmp(json_object_to_json_string(a), json_object_to_json_string(b)) == 0);   /* deterministic */
     json_object_put(a);
     json_object_put(b);
     free(d);
 
     d = make_png(400, 600, white, cream, 8, 0, 0, &n);
-    CHECK(vision_analyze(&cfg, d, n, &a, err) == 0);
+    CHECK(vision_analyze(&cfg, d, n, NULL, 0, &a, NULL, err) == 0);
     CHECK(has_label(a, "Portrait") && has_label(a, "Bright") && !has_label(a, "Dark"));
     json_object_put(a);
     free(d);
 
-    CHECK(vision_analyze(&cfg, "not an image at all", 19, &a, err) != 0);
+    CHECK(vision_analyze(&cfg, "not an image at all", 19, NULL, 0, &a, NULL, err) == IMGDEC_INVALID);
     cfg_free(&cfg);
     return unit_done("vision");
 }
