@@ -18,15 +18,26 @@
 
 #define MB (1024L * 1024L)
 
-/* AddressSanitizer reserves terabytes of shadow address space: under it
- * (test builds) RLIMIT_AS is left alone, the decoder's own memory bound
- * still holds, and the leak check (which needs ptrace) is off. */
+/* AddressSanitizer and ThreadSanitizer reserve terabytes of shadow address
+ * space: under them (test builds) RLIMIT_AS is left alone, the decoder's
+ * own memory bound still holds, the runtime's own system calls are
+ * allowed, and the leak check (which needs ptrace) is off. */
 #if defined(__SANITIZE_ADDRESS__)
 #define ADS_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define ADS_ASAN 1
 #endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define ADS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ADS_TSAN 1
+#endif
+#endif
+#if defined(ADS_ASAN) || defined(ADS_TSAN)
+#define ADS_SANITIZED 1
 #endif
 #ifdef ADS_ASAN
 const char *__asan_default_options(void);
@@ -91,7 +102,7 @@ static int limit_self(const struct opts *o)
     rlim_t cpu_s = (rlim_t)(o->cpu_ms + 999) / 1000 + 1;
     rlim_t as = (rlim_t)o->memory_mb * MB;
 
-#ifdef ADS_ASAN
+#ifdef ADS_SANITIZED
     as = RLIM_INFINITY;
 #endif
     return set_limit(RLIMIT_AS, as, as) |
@@ -121,13 +132,15 @@ static int confine(void)
              seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigreturn), 0) |
              seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit), 0) |
              seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0);
-#ifdef ADS_ASAN
+#ifdef ADS_SANITIZED
     /* The sanitizer's runtime, on longjmp and on a report. */
     {
         static const int extra[] = { SCMP_SYS(sigaltstack), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit),
                                      SCMP_SYS(openat), SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
                                      SCMP_SYS(readlink), SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(futex),
-                                     SCMP_SYS(sched_yield), SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask) };
+                                     SCMP_SYS(sched_yield), SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
+                                     SCMP_SYS(sched_getaffinity), SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
+                                     SCMP_SYS(pread64), SCMP_SYS(getrusage), SCMP_SYS(mincore) };
         size_t i;
         for (i = 0; rc == 0 && i < sizeof extra / sizeof extra[0]; i++)
             rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, extra[i], 0);
