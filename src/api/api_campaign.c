@@ -237,6 +237,9 @@ void route_campaign(struct call *c)
         json_object_put(b.all);
         return;
     }
+    /* The object is there: its slot is used (a failure only leaves it to the sweep). */
+    if (uploads_mark_uploaded(c->ctx->db, b.bucket, b.key, err) != DB_OK)
+        log_warn("campaign %s: %s", corr, err);
     url = store_public_url(c->ctx->store, b.bucket, b.key);
     memset(&in, 0, sizeof in);
     in.product_info = b.product;

@@ -216,6 +216,12 @@ int api_valid(json_object *in, const struct av_field *table, const char *prefix,
     char name[256];
 
     *out = NULL;
+    /* At the top, any string anywhere (fields outside the table too). */
+    if (prefix[0] == '\0' && api_valid_find_nul(in, "", name, sizeof name)) {
+        snprintf(msg, msgsz, "%s must not contain NUL characters", name);
+        json_object_put(n);
+        return -1;
+    }
     for (f = table; f->name != NULL; f++) {
         json_object *v = NULL, *copy;
         const char *spelled = f->name;

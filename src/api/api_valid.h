@@ -13,7 +13,8 @@
  *
  * Rules every field gets whatever its table says: strings are valid UTF-8
  * and hold no NUL (json-c keeps "\u0000" inside a string, and C would stop
- * reading there); numbers are finite and inside [min, max].
+ * reading there); numbers are finite and inside [min, max]. At the top
+ * level, a NUL in any string of the body, in the table or not, is refused.
  *
  * Tables are static and read-only: every function here is thread-safe.
  */
