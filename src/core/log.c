@@ -70,7 +70,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 {
     static const char *tags[] = { "DEBUG", "INFO", "WARN", "ERROR" };
     char line[2048];
-    char msg[1024];
+    char msg[2048];
     char ts[32];
     struct timespec now;
     struct tm tm;
