@@ -80,7 +80,7 @@ render_template() {
         -e "s|@ASSETS_BUCKET@|adsmith-assets|g" -e "s|@LISTEN_ADDR@|127.0.0.1:$4|g" \
         -e "s|@localstatedir@/log/adsmith|$3/log|g" -e "s|@NGINX_INCLUDE_DIR@|$3/nginx|g" \
         -e "s|@RATE_CAMPAIGN@|${ADSMITH_RATE_CAMPAIGN:-10r/m}|g" -e "s|@RATE_ASSETS@|${ADSMITH_RATE_ASSETS:-20r/m}|g" \
-        -e "s|@RATE_STATUS@|${ADSMITH_RATE_STATUS:-100r/m}|g" \
+        -e "s|@RATE_STATUS@|${ADSMITH_RATE_STATUS:-100r/m}|g" -e "s|@RATE_PRESIGN@|${ADSMITH_RATE_PRESIGN:-30r/m}|g" \
         -e "s|@pkgdatadir@|$PREFIX/share/adsmith|g" "$1" > "$2"
 }
 
@@ -90,7 +90,13 @@ stack_init() {
     local var=$1 port=$2 workers=${3:-4} campaign_workers=${4:-16} pgbin
     pgbin=$(pg_bin)
     ensure_user
+    # Logs hold request lines and errors: for the service user and its group
+    # only. Files made from here on (logs, by this shell, the daemons and
+    # nginx) get no permission for others.
+    umask 027
     mkdir -p "$var"/run "$var"/log "$var"/storage "$var"/nginx/tmp "$var"/nginx/extra
+    chmod 750 "$var/log"
+    chmod o-rwx "$var"/log/* 2>/dev/null || true
     cp /etc/nginx/fastcgi_params "$var/nginx/fastcgi_params"
     if [ ! -f "$var/adsmith.conf" ]; then
         cat > "$var/adsmith.conf" <<CONF

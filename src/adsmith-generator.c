@@ -46,6 +46,7 @@
 #include "render.h"
 #include "sigv4.h"
 #include "store.h"
+#include "uploads.h"
 #include "util.h"
 #include "webhook_deliverer.h"
 
@@ -550,6 +551,10 @@ static void sweep(struct gen *g)
         log_error("sweep failed: %s", err);
     else if (n > 0)
         log_warn("%d job(s) failed for good: their lease expired on every attempt", n);
+    if (rc == DB_OK && uploads_sweep(g->db, g->store, &n, err) != DB_OK)
+        log_warn("upload slot sweep: %s", err);
+    else if (rc == DB_OK && n > 0)
+        log_info("%d unused upload slot(s) expired and were deleted", n);
     g->more = 1;
 }
 

@@ -12,13 +12,20 @@
 static const char *const styles[] = { "natural", "vivid", "anime", "photographic", NULL };
 static const char *const ratios[] = { "1:1", "16:9", "9:16", "4:3", "3:4", NULL };
 
-static int one_of(const char *v, const char *const *set)
+static int valid_request_id(const char *v)
 {
-    for (; *set != NULL; set++)
-        if (strcmp(v, *set) == 0)
-            return 1;
-    return 0;
+    return ads_all_chars(v, 1, 64, "_-");
 }
+
+/* The body of POST /api/assets. */
+static const struct av_field asset_fields[] = {
+    { .name = "prompt", .type = AV_STRING, .required = 1, .min = 10, .max = 1000, .missing_msg = "Prompt is required" },
+    { .name = "style", .type = AV_STRING, .max = 16, .allowed = styles, .def = "natural" },
+    { .name = "aspect_ratio", .alt = "aspectRatio", .type = AV_STRING, .max = 8, .allowed = ratios, .def = "1:1" },
+    { .name = "request_id", .alt = "requestId", .type = AV_STRING, .min = 1, .max = 64, .check = valid_request_id,
+      .bad_msg = "request_id must be 1-64 of [A-Za-z0-9_-]" },
+    AV_END,
+};
 
 static void queued(struct call *c, const char *id)
 {
@@ -50,33 +57,6 @@ static void body_hash(const char *prompt, const char *style, const char *ratio, 
     buf_free(&b);
 }
 
-/* Reads the optional field; -1 when the response is set. */
-static int optional_choice(struct call *c, const char *a, const char *b, const char *def,
-                           const char *const *set, const char **out)
-{
-    int rc = api_field_str(c, c->body, a, b, out);
-
-    if (rc < 0)
-        return -1;
-    if (rc == 0) {
-        *out = def;
-        return 0;
-    }
-    if (!one_of(*out, set)) {
-        struct buf allowed;
-        const char *const *p;
-        buf_init(&allowed);
-        for (p = set; *p != NULL; p++) {
-            buf_adds(&allowed, p == set ? "" : ", ");
-            buf_adds(&allowed, *p);
-        }
-        api_error(c, 400, "invalid_request", NULL, "%s must be one of %s", a, allowed.data ? allowed.data : "");
-        buf_free(&allowed);
-        return -1;
-    }
-    return 0;
-}
-
 void route_assets_post(struct call *c)
 {
     static const char ins[] =
@@ -84,30 +64,19 @@ void route_assets_post(struct call *c)
         " callback_url) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
     static const char sel[] =
         "SELECT user_id, body_hash FROM generated_images WHERE request_id = $1";
-    const char *prompt = NULL, *style, *ratio, *rid = NULL, *callback = NULL;
+    const char *prompt, *style, *ratio, *rid, *callback = NULL;
     char idbuf[65], hash[65], err[ADS_ERRSZ];
     const char *vals[7];
     PGresult *r;
     int rc;
 
-    if ((rc = api_field_str(c, c->body, "prompt", NULL, &prompt)) < 0)
+    if (api_body_valid(c, asset_fields) != 0)
         return;
-    if (rc == 0 || prompt[0] == '\0') {
-        api_error(c, 400, "invalid_request", NULL, "Prompt is required");
-        return;
-    }
-    if (api_check_len(c, "prompt", prompt, 10, 1000) != 0)
-        return;
-    if (optional_choice(c, "style", NULL, "natural", styles, &style) != 0 ||
-        optional_choice(c, "aspect_ratio", "aspectRatio", "1:1", ratios, &ratio) != 0)
-        return;
-    if ((rc = api_field_str(c, c->body, "request_id", "requestId", &rid)) < 0)
-        return;
-    if (rc == 1 && !ads_all_chars(rid, 1, 64, "_-")) {
-        api_error(c, 400, "invalid_request", NULL, "request_id must be 1-64 of [A-Za-z0-9_-]");
-        return;
-    }
-    if (rc == 0) {
+    prompt = api_in_str(c, "prompt");
+    style = api_in_str(c, "style");
+    ratio = api_in_str(c, "aspect_ratio");
+    rid = api_in_str(c, "request_id");
+    if (rid == NULL) {
         if (ads_uuid4(idbuf) != 0) {
             api_error(c, 500, "internal_error", NULL, "Internal error");
             return;

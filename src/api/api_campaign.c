@@ -1,6 +1,7 @@
 /* POST /api/campaign/tier-1: validate the brief, find the caller's photo,
  * run the pipeline, keep the product row, answer the campaign. */
 #include "api_int.h"
+#include "uploads.h"
 #include "campaign.h"
 #include "log.h"
 #include "util.h"
@@ -9,14 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-struct spelling { const char *snake, *camel; };
-
-/* The field's value under either spelling, or NULL. */
-static json_object *pick(json_object *src, const struct spelling *sp)
-{
-    return api_field(src, sp->snake, sp->camel, NULL);
-}
 
 static void campaign_error(struct call *c, const char *corr, int status, const char *code, const char *msg)
 {
@@ -27,121 +20,92 @@ static void campaign_error(struct call *c, const char *corr, int status, const c
     api_error(c, status, code, extra, "%s", msg);
 }
 
-enum ftype { F_STR, F_STR_ARRAY, F_ANY_SCALAR };
+/* The largest price or budget taken, in the brief's currency. */
+#define BRIEF_MAX_AMOUNT 1e9
 
-struct field {
-    struct spelling sp;
-    enum ftype type;
-    int required;
-    long min, max;     /* characters for strings, items for arrays */
+static const struct av_field product_fields[] = {
+    { .name = "name", .type = AV_STRING, .required = 1, .min = 5, .max = 200 },
+    { .name = "description", .type = AV_STRING, .required = 1, .min = 20, .max = 1000 },
+    { .name = "category", .type = AV_STRING, .required = 1, .min = 1, .max = 100 },
+    { .name = "price", .type = AV_NUM_OR_TEXT, .min = 0, .max = BRIEF_MAX_AMOUNT, .text_max = 100 },
+    { .name = "key_features", .alt = "keyFeatures", .type = AV_STR_ARRAY, .max = 20, .item_min = 1, .item_max = 200 },
+    AV_END,
 };
 
-/* Validates obj's fields into a fresh snake_case object (*out, owned by the
- * caller). msg gets the first rule broken. */
-static int normalize(json_object *obj, const char *prefix, const struct field *fields,
-                     json_object **out, char *msg, size_t msgsz)
+static int valid_key(const char *key)
 {
-    json_object *n = json_object_new_object();
-    const struct field *f;
+    return store_valid_key(key);
+}
 
-    for (f = fields; f->sp.snake != NULL; f++) {
-        json_object *v = pick(obj, &f->sp);
-        if (v == NULL) {
-            if (f->required) {
-                snprintf(msg, msgsz, "%s.%s is required", prefix, f->sp.snake);
-                goto bad;
-            }
-            continue;
-        }
-        if (f->type == F_STR) {
-            long len;
-            if (!json_object_is_type(v, json_type_string)) {
-                snprintf(msg, msgsz, "%s.%s must be a string", prefix, f->sp.snake);
-                goto bad;
-            }
-            len = ads_utf8_len(json_object_get_string(v));
-            if (len < f->min || len > f->max) {
-                snprintf(msg, msgsz, "%s.%s must be between %ld and %ld characters", prefix, f->sp.snake, f->min, f->max);
-                goto bad;
-            }
-        } else if (f->type == F_STR_ARRAY) {
-            size_t i, len;
-            if (!json_object_is_type(v, json_type_array)) {
-                snprintf(msg, msgsz, "%s.%s must be an array of strings", prefix, f->sp.snake);
-                goto bad;
-            }
-            len = json_object_array_length(v);
-            if ((long)len < f->min || (long)len > f->max) {
-                snprintf(msg, msgsz, "%s.%s must have between %ld and %ld items", prefix, f->sp.snake, f->min, f->max);
-                goto bad;
-            }
-            for (i = 0; i < len; i++) {
-                json_object *e = json_object_array_get_idx(v, i);
-                long el;
-                if (!json_object_is_type(e, json_type_string) ||
-                    (el = ads_utf8_len(json_object_get_string(e))) < 1 || el > 200) {
-                    snprintf(msg, msgsz, "%s.%s items must be strings of 1-200 characters", prefix, f->sp.snake);
-                    goto bad;
-                }
-            }
-        } else {
-            if (!json_object_is_type(v, json_type_string) && !json_object_is_type(v, json_type_int) &&
-                !json_object_is_type(v, json_type_double)) {
-                snprintf(msg, msgsz, "%s.%s must be a number or a string", prefix, f->sp.snake);
-                goto bad;
-            }
-            if (json_object_is_type(v, json_type_string) && ads_utf8_len(json_object_get_string(v)) > 100) {
-                snprintf(msg, msgsz, "%s.%s must be at most 100 characters", prefix, f->sp.snake);
-                goto bad;
-            }
-        }
-        json_object_object_add(n, f->sp.snake, json_object_get(v));
+static int valid_upload_id(const char *id)
+{
+    return ads_is_uuid(id);
+}
+
+static const struct av_field s3_fields[] = {
+    { .name = "bucket", .type = AV_STRING, .required = 1, .min = 1, .max = 63 },
+    { .name = "key", .type = AV_STRING, .required = 1, .min = 1, .max = 1024, .check = valid_key,
+      .bad_msg = "s3_info.key is not a valid object key" },
+    AV_END,
+};
+
+static const struct av_field market_fields[] = {
+    { .name = "markets", .type = AV_STR_ARRAY, .required = 1, .min = 1, .max = 20, .item_min = 1, .item_max = 200 },
+    AV_END,
+};
+
+static const struct av_field objective_fields[] = {
+    { .name = "target_audience", .alt = "targetAudience", .type = AV_STRING, .required = 1, .min = 1, .max = 300 },
+    { .name = "campaign_duration", .alt = "campaignDuration", .type = AV_STRING, .required = 1, .min = 1, .max = 100 },
+    { .name = "primary_goal", .alt = "primaryGoal", .type = AV_STRING, .required = 1, .min = 1, .max = 300 },
+    { .name = "target_age_range", .alt = "targetAgeRange", .type = AV_STRING, .max = 100 },
+    { .name = "platform_preferences", .alt = "platformPreferences", .type = AV_STR_ARRAY, .max = 10, .item_min = 1, .item_max = 200 },
+    { .name = "income_level", .alt = "incomeLevel", .type = AV_STRING, .max = 100 },
+    { .name = "geographic_focus", .alt = "geographicFocus", .type = AV_STRING, .max = 300 },
+    { .name = "budget", .type = AV_NUM_OR_TEXT, .min = 0, .max = BRIEF_MAX_AMOUNT, .text_max = 100 },
+    { .name = "secondary_goals", .alt = "secondaryGoals", .type = AV_STR_ARRAY, .max = 10, .item_min = 1, .item_max = 200 },
+    AV_END,
+};
+
+/* The brief, in the order its rules are checked. */
+static const struct av_field brief_fields[] = {
+    { .name = "product_info", .alt = "productInfo", .type = AV_OBJECT, .required = 1, .fields = product_fields },
+    { .name = "target_markets", .alt = "targetMarkets", .type = AV_OBJECT, .required = 1, .fields = market_fields },
+    { .name = "campaign_objectives", .alt = "campaignObjectives", .type = AV_OBJECT, .required = 1, .fields = objective_fields },
+    { .name = "s3_info", .alt = "s3Info", .type = AV_OBJECT, .fields = s3_fields },
+    { .name = "upload_id", .alt = "uploadId", .type = AV_STRING, .max = 36, .check = valid_upload_id,
+      .bad_msg = "upload_id must be an upload id (UUID)" },
+    AV_END,
+};
+
+int api_campaign_brief_valid(json_object *body, const char *uploads_bucket, json_object **out,
+                             char *msg, size_t msgsz)
+{
+    json_object *s3;
+
+    if (api_valid(body, brief_fields, "", out, msg, msgsz) != 0)
+        return -1;
+    if (json_object_object_get_ex(*out, "s3_info", &s3)) {
+        json_object *bucket = NULL;
+        json_object_object_get_ex(s3, "bucket", &bucket);
+        if (strcmp(json_object_get_string(bucket), uploads_bucket) == 0)
+            return 0;
+        snprintf(msg, msgsz, "s3_info.bucket must be the uploads bucket");
+    } else if (json_object_object_get_ex(*out, "upload_id", NULL)) {
+        return 0;
+    } else {
+        snprintf(msg, msgsz, "s3_info or upload_id is required");
     }
-    *out = n;
-    return 0;
-bad:
-    json_object_put(n);
+    json_object_put(*out);
+    *out = NULL;
     return -1;
 }
 
-static const struct field product_fields[] = {
-    { { "name", NULL }, F_STR, 1, 5, 200 },
-    { { "description", NULL }, F_STR, 1, 20, 1000 },
-    { { "category", NULL }, F_STR, 1, 1, 100 },
-    { { "price", NULL }, F_ANY_SCALAR, 0, 0, 0 },
-    { { "key_features", "keyFeatures" }, F_STR_ARRAY, 0, 0, 20 },
-    { { NULL, NULL }, F_STR, 0, 0, 0 },
-};
-
-static const struct field objective_fields[] = {
-    { { "target_audience", "targetAudience" }, F_STR, 1, 1, 300 },
-    { { "campaign_duration", "campaignDuration" }, F_STR, 1, 1, 100 },
-    { { "primary_goal", "primaryGoal" }, F_STR, 1, 1, 300 },
-    { { "target_age_range", "targetAgeRange" }, F_STR, 0, 0, 100 },
-    { { "platform_preferences", "platformPreferences" }, F_STR_ARRAY, 0, 0, 10 },
-    { { "income_level", "incomeLevel" }, F_STR, 0, 0, 100 },
-    { { "geographic_focus", "geographicFocus" }, F_STR, 0, 0, 300 },
-    { { "budget", NULL }, F_ANY_SCALAR, 0, 0, 0 },
-    { { "secondary_goals", "secondaryGoals" }, F_STR_ARRAY, 0, 0, 10 },
-    { { NULL, NULL }, F_STR, 0, 0, 0 },
-};
-
-static const struct field market_fields[] = {
-    { { "markets", NULL }, F_STR_ARRAY, 1, 1, 20 },
-    { { NULL, NULL }, F_STR, 0, 0, 0 },
-};
-
 struct brief {
+    json_object *all;                 /* the validated brief; owns the rest */
     json_object *product, *objectives, *markets_obj, *markets;
     char bucket[64], key[1100];
 };
-
-static void brief_free(struct brief *b)
-{
-    json_object_put(b->product);
-    json_object_put(b->objectives);
-    json_object_put(b->markets_obj);
-}
 
 /* budget may come as a number; synth reads text. */
 static void budget_as_text(json_object *objectives)
@@ -155,90 +119,34 @@ static void budget_as_text(json_object *objectives)
     }
 }
 
-static int section(struct call *c, const char *corr, const char *snake, const char *camel,
-                   const struct field *fields, json_object **out)
-{
-    struct spelling sp = { snake, camel };
-    json_object *v = pick(c->body, &sp);
-    char msg[300];
-
-    if (v == NULL || !json_object_is_type(v, json_type_object)) {
-        snprintf(msg, sizeof msg, "%s is required and must be an object", snake);
-        campaign_error(c, corr, 400, "invalid_request", msg);
-        return -1;
-    }
-    if (normalize(v, snake, fields, out, msg, sizeof msg) != 0) {
-        campaign_error(c, corr, 400, "invalid_request", msg);
-        return -1;
-    }
-    return 0;
-}
-
-/* Finds the photo: upload_id, or s3_info in the uploads bucket, owned by
- * the caller. Fills b->bucket and b->key. */
+/* Finds the photo (s3_info first, else upload_id) among the caller's
+ * uploads; fills b->bucket and b->key. */
 static int locate_image(struct call *c, const char *corr, struct brief *b)
 {
-    static const char by_id[] =
-        "SELECT bucket, s3_key FROM uploads WHERE upload_id = $1::uuid AND ($2 = '' OR user_id = $2)";
-    static const char by_key[] =
-        "SELECT bucket, s3_key FROM uploads WHERE bucket = $1 AND s3_key = $2 AND ($3 = '' OR user_id = $3)";
-    struct spelling s3 = { "s3_info", "s3Info" }, uid = { "upload_id", "uploadId" };
-    json_object *info = pick(c->body, &s3), *idv = pick(c->body, &uid), *v;
-    const char *vals[3], *owner = c->scoped ? c->user : "";
+    const char *owner = c->scoped ? c->user : "";
+    json_object *s3, *v;
     char err[ADS_ERRSZ];
-    PGresult *r;
     int rc;
 
-    if (info != NULL) {
-        const char *bucket = NULL, *key = NULL;
-        if (!json_object_is_type(info, json_type_object)) {
-            campaign_error(c, corr, 400, "invalid_request", "s3_info must be an object");
-            return -1;
-        }
-        if (json_object_object_get_ex(info, "bucket", &v) && json_object_is_type(v, json_type_string))
-            bucket = json_object_get_string(v);
-        if (json_object_object_get_ex(info, "key", &v) && json_object_is_type(v, json_type_string))
-            key = json_object_get_string(v);
-        if (bucket == NULL || key == NULL) {
-            campaign_error(c, corr, 400, "invalid_request", "s3_info.bucket and s3_info.key are required strings");
-            return -1;
-        }
-        if (strcmp(bucket, c->ctx->cfg->uploads_bucket) != 0) {
-            campaign_error(c, corr, 400, "invalid_request", "s3_info.bucket must be the uploads bucket");
-            return -1;
-        }
-        if (!store_valid_key(key)) {
-            campaign_error(c, corr, 400, "invalid_request", "s3_info.key is not a valid object key");
-            return -1;
-        }
-        vals[0] = bucket;
-        vals[1] = key;
-        vals[2] = owner;
-        rc = db_exec(c->ctx->db, "campaign_by_key", by_key, 3, vals, &r, NULL, err);
-    } else if (idv != NULL) {
-        if (!json_object_is_type(idv, json_type_string) || !ads_is_uuid(json_object_get_string(idv))) {
-            campaign_error(c, corr, 400, "invalid_request", "upload_id must be an upload id (UUID)");
-            return -1;
-        }
-        vals[0] = json_object_get_string(idv);
-        vals[1] = owner;
-        rc = db_exec(c->ctx->db, "campaign_by_id", by_id, 2, vals, &r, NULL, err);
+    if (json_object_object_get_ex(b->all, "s3_info", &s3)) {
+        json_object *bucket, *key;
+        json_object_object_get_ex(s3, "bucket", &bucket);
+        json_object_object_get_ex(s3, "key", &key);
+        rc = uploads_by_key(c->ctx->db, json_object_get_string(bucket), json_object_get_string(key), owner,
+                            b->bucket, sizeof b->bucket, b->key, sizeof b->key, err);
     } else {
-        campaign_error(c, corr, 400, "invalid_request", "s3_info or upload_id is required");
+        json_object_object_get_ex(b->all, "upload_id", &v);
+        rc = uploads_by_id(c->ctx->db, json_object_get_string(v), owner,
+                           b->bucket, sizeof b->bucket, b->key, sizeof b->key, err);
+    }
+    if (rc == UPLOADS_NOT_FOUND) {
+        campaign_error(c, corr, 404, "not_found", "Image not found among your uploads");
         return -1;
     }
     if (rc != DB_OK) {
         api_db_error(c, rc, "campaign image lookup", err);
         return -1;
     }
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        campaign_error(c, corr, 404, "not_found", "Image not found among your uploads");
-        return -1;
-    }
-    snprintf(b->bucket, sizeof b->bucket, "%s", PQgetvalue(r, 0, 0));
-    snprintf(b->key, sizeof b->key, "%s", PQgetvalue(r, 0, 1));
-    PQclear(r);
     return 0;
 }
 
@@ -307,14 +215,18 @@ void route_campaign(struct call *c)
         api_error(c, 500, "internal_error", NULL, "Internal error");
         return;
     }
-    if (section(c, corr, "product_info", "productInfo", product_fields, &b.product) != 0 ||
-        section(c, corr, "target_markets", "targetMarkets", market_fields, &b.markets_obj) != 0 ||
-        section(c, corr, "campaign_objectives", "campaignObjectives", objective_fields, &b.objectives) != 0 ||
-        locate_image(c, corr, &b) != 0) {
-        brief_free(&b);
+    if (api_campaign_brief_valid(c->body, c->ctx->cfg->uploads_bucket, &b.all, err, sizeof err) != 0) {
+        campaign_error(c, corr, 400, "invalid_request", err);
         return;
     }
+    json_object_object_get_ex(b.all, "product_info", &b.product);
+    json_object_object_get_ex(b.all, "target_markets", &b.markets_obj);
+    json_object_object_get_ex(b.all, "campaign_objectives", &b.objectives);
     json_object_object_get_ex(b.markets_obj, "markets", &b.markets);
+    if (locate_image(c, corr, &b) != 0) {
+        json_object_put(b.all);
+        return;
+    }
     budget_as_text(b.objectives);
     rc = store_get(c->ctx->store, b.bucket, b.key, STORE_MAX_UPLOAD, &image, &image_len, err);
     if (rc != STORE_OK) {
@@ -322,9 +234,12 @@ void route_campaign(struct call *c)
             log_error("campaign %s: image read: %s", corr, err);
         campaign_error(c, corr, rc == STORE_NOT_FOUND ? 404 : 502, rc == STORE_NOT_FOUND ? "not_found" : "storage_error",
                        rc == STORE_NOT_FOUND ? "The image has not been uploaded yet" : "Object storage failed");
-        brief_free(&b);
+        json_object_put(b.all);
         return;
     }
+    /* The object is there: its slot is used (a failure only leaves it to the sweep). */
+    if (uploads_mark_uploaded(c->ctx->db, b.bucket, b.key, err) != DB_OK)
+        log_warn("campaign %s: %s", corr, err);
     url = store_public_url(c->ctx->store, b.bucket, b.key);
     memset(&in, 0, sizeof in);
     in.product_info = b.product;
@@ -341,7 +256,7 @@ void route_campaign(struct call *c)
     if (rc == CAMPAIGN_DEADLINE) {
         log_warn("campaign %s: %s; nothing saved", corr, err);
         campaign_error(c, corr, 504, "deadline_exceeded", "The campaign did not finish in time; nothing was saved");
-        brief_free(&b);
+        json_object_put(b.all);
         return;
     }
     if (rc != CAMPAIGN_OK) {
@@ -349,7 +264,7 @@ void route_campaign(struct call *c)
         snprintf(msg, sizeof msg, "image: %s", err);
         campaign_error(c, corr, rc == CAMPAIGN_BAD_IMAGE ? 400 : 500,
                        rc == CAMPAIGN_BAD_IMAGE ? "invalid_image" : "internal_error", msg);
-        brief_free(&b);
+        json_object_put(b.all);
         return;
     }
     ads_fmt_iso8601(time(NULL), when);
@@ -366,7 +281,7 @@ void route_campaign(struct call *c)
     json_object_put(stored);
     if (rc != DB_OK) {
         campaign_result_free(&res);
-        brief_free(&b);
+        json_object_put(b.all);
         api_db_error(c, rc, "product insert", err);
         return;
     }
@@ -383,6 +298,6 @@ void route_campaign(struct call *c)
     json_object_object_add(o, "warnings", json_object_get(res.warnings));
     json_object_object_add(o, "campaign", json_object_get(res.campaign));
     campaign_result_free(&res);
-    brief_free(&b);
+    json_object_put(b.all);
     api_json(c, 200, o);
 }

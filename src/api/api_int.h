@@ -9,12 +9,14 @@
 
 #include "api.h"
 #include "auth.h"
+#include "api_valid.h"
 
 struct call {
     struct api_ctx *ctx;
     const struct api_request *req;
     struct api_response *resp;
     json_object *body;               /* parsed JSON object for POST routes */
+    json_object *in;                 /* the body as its route's table passed it (api_body_valid) */
     char user[AUTH_USER_MAX + 1];    /* the caller */
     int scoped;                      /* 1: rows are filtered by user */
     const char *param;               /* the {id} path segment, if any */
@@ -33,13 +35,16 @@ void api_db_error(struct call *c, int rc, const char *what, const char *err);
  * counts as absent. *name, when not NULL, gets the spelling found. */
 json_object *api_field(json_object *o, const char *a, const char *b, const char **name);
 
-/* Looks up a field by either spelling. Returns 0 when absent or null, 1 with
- * *out set when present, -1 when present with the wrong type (error set). */
+/* Looks up a field by either spelling outside a route's table (the caller's
+ * user_id before routing). Returns 0 when absent or null, 1 with *out set
+ * when present, -1 when present with the wrong type (error set). */
 int api_field_str(struct call *c, json_object *o, const char *a, const char *b, const char **out);
-int api_field_obj(struct call *c, json_object *o, const char *a, const char *b, json_object **out);
 
-/* Text length check in characters; sets a 400 naming the field. */
-int api_check_len(struct call *c, const char *field, const char *v, long min, long max);
+/* Checks c->body against the route's table into c->in (freed with the
+ * call); -1 with a 400 invalid_request set when a rule is broken. */
+int api_body_valid(struct call *c, const struct av_field *table);
+/* A text field of c->in, or NULL when absent. */
+const char *api_in_str(struct call *c, const char *name);
 
 /* Adds k and v under both names. */
 void api_add2(json_object *o, const char *a, const char *b, json_object *v);
@@ -52,6 +57,15 @@ int api_query_param(const char *query, const char *name, char *out, size_t outsz
  * the webhook_url default, else NULL. 1 when the body named one, 0 when
  * not, -1 when the response is set. */
 int api_callback_url(struct call *c, const char **out);
+
+/* Validates a campaign brief (the body of POST /api/campaign/tier-1):
+ * product_info, target_markets, campaign_objectives, and s3_info (in
+ * uploads_bucket) or upload_id, under either spelling. On success *out is a
+ * new object (the caller's) holding those fields under their snake_case
+ * names; -1 with msg set (a 400 invalid_request message naming the field)
+ * otherwise. Thread-safe; touches no database. */
+int api_campaign_brief_valid(json_object *body, const char *uploads_bucket, json_object **out,
+                             char *msg, size_t msgsz);
 
 void route_health(struct call *c);
 void route_presign(struct call *c);

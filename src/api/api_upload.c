@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "api_int.h"
+#include "uploads.h"
 #include "log.h"
 #include "util.h"
 
@@ -43,63 +44,43 @@ void route_health(struct call *c)
     api_json(c, rc == DB_OK ? 200 : 503, o);
 }
 
-/* Reads file_size / fileSize: absent is fine; otherwise 0..10 MiB integer. */
-static int read_size(struct call *c, long long *size)
-{
-    const char *name = "file_size";
-    json_object *v = api_field(c->body, "file_size", "fileSize", &name);
+static const char *const upload_types[] = { "image/jpeg", "image/jpg", "image/png", "image/webp", NULL };
 
-    *size = -1;
-    if (v == NULL)
-        return 0;
-    if (!json_object_is_type(v, json_type_int)) {
-        api_error(c, 400, "invalid_request", NULL, "%s must be an integer", name);
-        return -1;
-    }
-    *size = json_object_get_int64(v);
-    if (*size < 0 || *size > STORE_MAX_UPLOAD) {
-        api_error(c, 400, "invalid_request", NULL, "%s must be between 0 and %ld bytes", name, STORE_MAX_UPLOAD);
-        return -1;
-    }
-    return 0;
+/* The body of POST /api/upload/presigned-url. */
+static const struct av_field presign_fields[] = {
+    { .name = "file_name", .alt = "fileName", .type = AV_STRING, .required = 1, .min = 1, .max = 255 },
+    { .name = "file_type", .alt = "fileType", .type = AV_STRING, .required = 1, .max = 16, .allowed = upload_types,
+      .bad_msg = "file_type must be image/jpeg, image/jpg, image/png or image/webp" },
+    { .name = "file_size", .alt = "fileSize", .type = AV_INT, .min = 0, .max = STORE_MAX_UPLOAD },
+    AV_END,
+};
+
+static void slots_full(struct call *c, long retry_after)
+{
+    char secs[24];
+
+    snprintf(secs, sizeof secs, "%ld", retry_after);
+    api_error(c, 429, "rate_limited", NULL,
+              "Too many unused upload URLs (at most %ld): upload to them or wait until they expire",
+              c->ctx->cfg->max_pending_uploads);
+    api_header(c, "Retry-After", secs);
 }
 
 void route_presign(struct call *c)
 {
-    static const char sql[] =
-        "INSERT INTO uploads (upload_id, user_id, bucket, s3_key, file_name, content_type, declared_size)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)";
     const struct config *cfg = c->ctx->cfg;
-    const char *name = NULL, *type = NULL, *ext;
-    char id[37], ts[16], user[65], key[256], sizetxt[24], err[ADS_ERRSZ];
-    const char *vals[7];
-    long long size;
+    const char *type, *ext;
+    char id[37], ts[16], user[65], key[256], err[ADS_ERRSZ];
+    struct upload_slot slot;
+    json_object *o, *hdr, *v;
+    long retry_after = 0;
     char *url;
-    PGresult *r;
-    json_object *o, *hdr;
     int rc;
 
-    if ((rc = api_field_str(c, c->body, "file_name", "fileName", &name)) < 0)
+    if (api_body_valid(c, presign_fields) != 0)
         return;
-    if (rc == 0) {
-        api_error(c, 400, "invalid_request", NULL, "file_name is required");
-        return;
-    }
-    if (api_check_len(c, "file_name", name, 1, 255) != 0)
-        return;
-    if ((rc = api_field_str(c, c->body, "file_type", "fileType", &type)) < 0)
-        return;
-    if (rc == 0) {
-        api_error(c, 400, "invalid_request", NULL, "file_type is required");
-        return;
-    }
-    if ((ext = ext_for_type(type)) == NULL) {
-        api_error(c, 400, "invalid_request", NULL,
-                  "file_type must be image/jpeg, image/jpg, image/png or image/webp");
-        return;
-    }
-    if (read_size(c, &size) != 0)
-        return;
+    type = api_in_str(c, "file_type");
+    ext = ext_for_type(type);
     if (ads_uuid4(id) != 0) {
         api_error(c, 500, "internal_error", NULL, "Internal error");
         return;
@@ -114,21 +95,24 @@ void route_presign(struct call *c)
         api_error(c, 500, "internal_error", NULL, "Could not create the upload URL");
         return;
     }
-    snprintf(sizetxt, sizeof sizetxt, "%lld", size);
-    vals[0] = id;
-    vals[1] = c->user;
-    vals[2] = cfg->uploads_bucket;
-    vals[3] = key;
-    vals[4] = name;
-    vals[5] = type;
-    vals[6] = size >= 0 ? sizetxt : NULL;
-    rc = db_exec(c->ctx->db, "upload_insert", sql, 7, vals, &r, NULL, err);
+    memset(&slot, 0, sizeof slot);
+    slot.id = id;
+    slot.user = c->user;
+    slot.bucket = cfg->uploads_bucket;
+    slot.key = key;
+    slot.file_name = api_in_str(c, "file_name");
+    slot.content_type = type;
+    slot.declared_size = json_object_object_get_ex(c->in, "file_size", &v) ? (long long)json_object_get_int64(v) : -1;
+    slot.expires_in = cfg->upload_expires;
+    rc = uploads_insert(c->ctx->db, &slot, cfg->max_pending_uploads, &retry_after, err);
     if (rc != DB_OK) {
         free(url);
-        api_db_error(c, rc, "upload insert", err);
+        if (rc == UPLOADS_FULL)
+            slots_full(c, retry_after);
+        else
+            api_db_error(c, rc, "upload insert", err);
         return;
     }
-    PQclear(r);
     o = json_object_new_object();
     api_add2(o, "upload_id", "uploadId", json_object_new_string(id));
     api_add2(o, "upload_url", "uploadUrl", json_object_new_string(url));
@@ -154,13 +138,9 @@ static void status_not_found(struct call *c, const char *id)
 
 void route_upload_status(struct call *c)
 {
-    static const char sql[] =
-        "SELECT bucket, s3_key FROM uploads WHERE upload_id = $1::uuid AND ($2 = '' OR user_id = $2)";
     const char *id = c->param;
-    char err[ADS_ERRSZ], lm[21];
-    const char *vals[2];
+    char err[ADS_ERRSZ], lm[21], bucket[64], key[1100];
     struct store_info info;
-    PGresult *r;
     json_object *o;
     int rc;
 
@@ -168,40 +148,38 @@ void route_upload_status(struct call *c)
         status_not_found(c, ads_all_chars(id, 1, 64, "-_") ? id : "");
         return;
     }
-    vals[0] = id;
-    vals[1] = c->scoped ? c->user : "";
-    rc = db_exec(c->ctx->db, "upload_status", sql, 2, vals, &r, NULL, err);
+    rc = uploads_by_id(c->ctx->db, id, c->scoped ? c->user : "", bucket, sizeof bucket, key, sizeof key, err);
+    if (rc == UPLOADS_NOT_FOUND) {
+        status_not_found(c, id);
+        return;
+    }
     if (rc != DB_OK) {
         api_db_error(c, rc, "upload status", err);
         return;
     }
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        status_not_found(c, id);
-        return;
-    }
-    rc = store_head(c->ctx->store, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), &info, err);
+    rc = store_head(c->ctx->store, bucket, key, &info, err);
     if (rc == STORE_ERR) {
-        PQclear(r);
         log_error("upload status head: %s", err);
         api_error(c, 502, "storage_error", NULL, "Object storage failed");
         return;
     }
     if (rc == STORE_NOT_FOUND) {
-        PQclear(r);
         status_not_found(c, id);
         return;
     }
+    /* The slot is used: it no longer counts as pending. A failure here only
+     * leaves the sweep to find the object. */
+    if (uploads_mark_uploaded(c->ctx->db, bucket, key, err) != DB_OK)
+        log_warn("upload status: %s", err);
     o = json_object_new_object();
     api_add2(o, "upload_id", "uploadId", json_object_new_string(id));
     json_object_object_add(o, "status", json_object_new_string("completed"));
-    api_add2(o, "s3_key", "imageKey", json_object_new_string(PQgetvalue(r, 0, 1)));
-    json_object_object_add(o, "s3_bucket", json_object_new_string(PQgetvalue(r, 0, 0)));
+    api_add2(o, "s3_key", "imageKey", json_object_new_string(key));
+    json_object_object_add(o, "s3_bucket", json_object_new_string(bucket));
     json_object_object_add(o, "size", json_object_new_int64(info.size));
     json_object_object_add(o, "content_type", json_object_new_string(info.content_type));
     ads_fmt_iso8601(info.last_modified, lm);
     json_object_object_add(o, "last_modified", json_object_new_string(lm));
-    PQclear(r);
     api_json(c, 200, o);
 }
 
@@ -262,6 +240,8 @@ void route_object_put(struct call *c)
         api_error(c, 500, "storage_error", NULL, "Could not store the object");
         return;
     }
+    if (uploads_mark_uploaded(c->ctx->db, bucket, key, err) != DB_OK)
+        log_warn("object put: %s (the sweep will find the object)", err);
     {
         char etag[70], md[65];
         ads_sha256_hex(req->body, req->body_len, md);

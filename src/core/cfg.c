@@ -45,6 +45,7 @@ static const struct key keys[] = {
     { "uploads_bucket", K_STR, S(uploads_bucket), "adsmith-uploads", 0, 0, NULL, NULL, 0 },
     { "assets_bucket", K_STR, S(assets_bucket), "adsmith-assets", 0, 0, NULL, NULL, 0 },
     { "upload_expires", K_INT, S(upload_expires), "3600", 60, 604800, NULL, NULL, 0 },
+    { "max_pending_uploads", K_INT, S(max_pending_uploads), "100", 1, 100000, NULL, NULL, 0 },
     { "s3_access_key_id", K_STR, S(s3_access_key_id), "", 0, 0, NULL, "AWS_ACCESS_KEY_ID", 0 },
     { "s3_secret_access_key", K_STR, S(s3_secret_access_key), "", 0, 0, NULL, "AWS_SECRET_ACCESS_KEY", 1 },
     { "s3_session_token", K_STR, S(s3_session_token), "", 0, 0, NULL, "AWS_SESSION_TOKEN", 1 },

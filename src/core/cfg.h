@@ -32,6 +32,7 @@ struct config {
     char *uploads_bucket;
     char *assets_bucket;
     long upload_expires;
+    long max_pending_uploads; /* upload slots a user may hold unused and unexpired */
     char *s3_access_key_id;
     char *s3_secret_access_key;
     char *s3_session_token;

@@ -1,9 +1,10 @@
 /*
  * log: one line per event on stderr (journald or the quickstart's log file
  * captures it): "LEVEL prog[pid] message". The caller never passes secrets.
- *
- * log_init is called once in main before any thread starts; the log_*
- * functions are thread-safe (gmtime_r, one write(2) per line).
+ * Control characters in the message (a newline or an escape sequence in a
+ * value from a request) are written escaped, as \n, \r, \t or \xHH (C1
+ * controls as \u00HH): one event is always one line. Thread-safe (one
+ * write per line); log_init is called once at start.
  */
 #ifndef ADS_LOG_H
 #define ADS_LOG_H

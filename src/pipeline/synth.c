@@ -444,17 +444,28 @@ static void estimate(const struct synth_input *in, double usd, size_t np, struct
         e->conversion += 0.002;
 }
 
+/* A count as JSON: clamped first, since converting a double outside
+ * int64's range (a budget of 1e19) is undefined behaviour. NaN counts 0. */
+static json_object *jcount(double v)
+{
+    if (!(v > 0))
+        return json_object_new_int64(0);
+    if (v > SYNTH_MAX_COUNT)
+        v = SYNTH_MAX_COUNT;
+    return json_object_new_int64((int64_t)v);
+}
+
 static json_object *analytics(const struct estimates *e)
 {
     json_object *a = json_object_new_object();
 
-    json_object_object_add(a, "estimatedReach", json_object_new_int64((int64_t)e->reach));
+    json_object_object_add(a, "estimatedReach", jcount(e->reach));
     json_object_object_add(a, "reachChange", jprintf("+%.1f%%", (e->spread - 1.0) * 100.0));
     json_object_object_add(a, "engagementChange", jprintf("+%.1f%%", (e->engagement - 0.02) / 0.02 * 100.0));
     json_object_object_add(a, "conversionRate", jprintf("%.1f%%", e->conversion * 100.0));
-    json_object_object_add(a, "estimatedViews", json_object_new_int64((int64_t)e->views));
-    json_object_object_add(a, "projectedShares", json_object_new_int64((int64_t)e->shares));
-    json_object_object_add(a, "newFollowers", json_object_new_int64((int64_t)e->followers));
+    json_object_object_add(a, "estimatedViews", jcount(e->views));
+    json_object_object_add(a, "projectedShares", jcount(e->shares));
+    json_object_object_add(a, "newFollowers", jcount(e->followers));
     json_object_object_add(a, "is_estimate", json_object_new_boolean(1));
     json_object_object_add(a, "method", jstr("Estimates from budget, markets and platforms (CPM 8 USD, frequency 2.5), not measured results. "
                                              "reachChange: reach gained by spreading over several markets against one; "
@@ -630,6 +641,10 @@ json_object *synth_campaign(const struct synth_input *in, json_object *warnings)
         warn(warnings, "budget missing or not understood: estimates assume 2,000 USD");
         usd = 2000;
     }
+    if (usd > SYNTH_MAX_BUDGET_USD) {
+        warn(warnings, "budget above 1,000,000,000 USD: estimates assume 1,000,000,000 USD");
+        usd = SYNTH_MAX_BUDGET_USD;
+    }
     ppw = synth_posts_per_week(usd);
     estimate(in, usd, np, &est);
 
@@ -651,7 +666,7 @@ json_object *synth_campaign(const struct synth_input *in, json_object *warnings)
     json_object_object_add(camp, "platforms", pl);
     json_object_object_add(camp, "calendar", calendar(in, weeks, ppw, platforms, np));
     json_object_object_add(camp, "adaptations", adaptations(in, platforms, np));
-    json_object_object_add(camp, "estimated_reach", json_object_new_int64((int64_t)est.reach));
+    json_object_object_add(camp, "estimated_reach", jcount(est.reach));
     json_object_object_add(camp, "engagement_score", json_object_new_int(avg / (int)np));
     json_object_array_add(camps, camp);
     json_object_object_add(c, "campaigns", camps);

@@ -15,7 +15,9 @@
  *   conversion  = 1.2%, +0.6% for a sales goal, +0.2% for a high income level
  *   reachChange      = reach gained by the market spread, against one market
  *   engagementChange = engagement rate against a 2% single-platform baseline
- * A budget that cannot be read counts as 2,000 USD and is named in warnings.
+ * A budget that cannot be read counts as 2,000 USD and is named in warnings;
+ * one above SYNTH_MAX_BUDGET_USD counts as that much (and is named too).
+ * Every count is clamped to 0..SYNTH_MAX_COUNT before it becomes an integer.
  *
  * Returned objects are owned by the caller (json_object_put).
  */
@@ -46,6 +48,9 @@ json_object *synth_campaign(const struct synth_input *in, json_object *warnings)
 
 /* Helpers exposed for tests. */
 int synth_weeks(const char *duration, int *weeks);        /* 0 when understood */
+#define SYNTH_MAX_BUDGET_USD 1e9
+#define SYNTH_MAX_COUNT 1e15
+
 int synth_budget_usd(const char *budget, double *usd);    /* 0 when understood */
 int synth_posts_per_week(double budget_usd);
 

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "api_int.h"
 #include "unit.h"
 #include "util.h"
 
@@ -36,6 +37,41 @@ static int call(const char *method, const char *path, const char *ctype, const c
     json_object_put(o);
     return resp->status;
 }
+
+#define BRIEF_HEAD "{\"product_info\":{\"name\":\"Aurora Lamp\",\"description\":\"A dimmable LED desk lamp with a base.\"," \
+                   "\"category\":\"Home\""
+#define BRIEF_MID "},\"target_markets\":{\"markets\":[\"Japan\"]},\"campaign_objectives\":{\"target_audience\":\"a\"," \
+                  "\"campaign_duration\":\"4 weeks\",\"primary_goal\":\"sales\""
+#define BRIEF_TAIL "},\"upload_id\":\"00000000-0000-4000-8000-000000000000\"}"
+
+/* Bodies refused before any database work: status 400 invalid_request and
+ * a message holding the given text. */
+static const struct { const char *path, *body, *names; } refused[] = {
+    /* Numbers outside their documented range, whatever their JSON form. */
+    { "/api/upload/presigned-url", "{\"file_name\":\"a.png\",\"file_type\":\"image/png\",\"file_size\":-1}", "file_size" },
+    { "/api/upload/presigned-url", "{\"file_name\":\"a.png\",\"file_type\":\"image/png\",\"file_size\":18446744073709551615}", "file_size" },
+    { "/api/upload/presigned-url", "{\"file_name\":\"a.png\",\"file_type\":\"image/png\",\"file_size\":1e3}", "file_size" },
+    { "/api/campaign/tier-1", BRIEF_HEAD BRIEF_MID ",\"budget\":1e19" BRIEF_TAIL, "campaign_objectives.budget" },
+    { "/api/campaign/tier-1", BRIEF_HEAD BRIEF_MID ",\"budget\":-5" BRIEF_TAIL, "campaign_objectives.budget" },
+    { "/api/campaign/tier-1", BRIEF_HEAD BRIEF_MID ",\"budget\":1e400" BRIEF_TAIL, "" },
+    { "/api/campaign/tier-1", BRIEF_HEAD ",\"price\":18446744073709551615" BRIEF_MID BRIEF_TAIL, "product_info.price" },
+    { "/api/campaign/tier-1", BRIEF_HEAD ",\"price\":-0.01" BRIEF_MID BRIEF_TAIL, "product_info.price" },
+    { "/api/campaign/tier-1", BRIEF_HEAD ",\"price\":[1]" BRIEF_MID BRIEF_TAIL, "product_info.price" },
+    /* A NUL inside any string, where a C reader would stop. */
+    { "/api/upload/presigned-url", "{\"file_name\":\"a.png\",\"file_type\":\"image/png\\u0000evil\"}", "file_type" },
+    { "/api/assets", "{\"prompt\":\"a long enough prompt\\u0000 and more\"}", "prompt" },
+    { "/api/assets", "{\"prompt\":\"a long enough prompt\",\"user_id\":\"bob\\u0000x\"}", "user_id" },
+    { "/api/assets", "{\"prompt\":\"a long enough prompt\",\"style\\u0000x\":\"vivid\"}", "names" },
+    { "/api/campaign/tier-1", BRIEF_HEAD BRIEF_MID ",\"secondary_goals\":[\"a\\u0000b\"]" BRIEF_TAIL, "secondary_goals[0]" },
+    { "/api/campaign/tier-1", BRIEF_HEAD ",\"key_features\":[\"x\"],\"extra\":{\"deep\":\"\\u0000\"}" BRIEF_MID BRIEF_TAIL, "product_info.extra.deep" },
+    /* The table's rules under the other spelling name that spelling. */
+    { "/api/campaign/tier-1", "{\"productInfo\":{\"name\":\"abc\"}}", "productInfo.name" },
+    { "/api/campaign/tier-1", BRIEF_HEAD BRIEF_MID ",\"platformPreferences\":\"x\"" BRIEF_TAIL, "campaign_objectives.platformPreferences" },
+    { "/api/campaign/tier-1", BRIEF_HEAD BRIEF_MID "},\"target_markets\":{\"markets\":[\"Japan\"]},\"s3_info\":{\"bucket\":\"other\",\"key\":\"uploads/a/b.png\"}}", "s3_info.bucket" },
+    { "/api/campaign/tier-1", BRIEF_HEAD BRIEF_MID "},\"s3_info\":{\"bucket\":\"adsmith-uploads\",\"key\":\"../x\"}}", "s3_info.key" },
+    { "/api/campaign/tier-1", BRIEF_HEAD BRIEF_MID "}}", "s3_info or upload_id" },
+    { "/api/assets", "{\"prompt\":\"a long enough prompt\",\"aspectRatio\":\"2:1\"}", "aspectRatio" },
+};
 
 int main(void)
 {
@@ -112,6 +148,29 @@ int main(void)
     CHECK(call("POST", "/api/assets", "application/json", "{\"prompt\":\"a long enough prompt\",\"callback_url\":7}",
                code, sizeof code, &r) == 400 && strstr(r.body, "callback_url") != NULL);
     api_response_free(&r);
+
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        int st = call("POST", refused[i].path, "application/json", refused[i].body, code, sizeof code, &r);
+        int ok = st == 400 && strcmp(code, "invalid_request") == 0 && strstr(r.body, refused[i].names) != NULL;
+        CHECK(ok);
+        if (!ok)
+            fprintf(stderr, "case %zu: %d %s\n", i, st, r.body);
+        api_response_free(&r);
+    }
+    {
+        /* The brief check the campaign routes share, on its own. */
+        json_object *in = json_tokener_parse(BRIEF_HEAD ",\"price\":89.5" BRIEF_MID ",\"budget\":8000" BRIEF_TAIL), *out = NULL, *v;
+        char msg[256];
+        CHECK(api_campaign_brief_valid(in, "adsmith-uploads", &out, msg, sizeof msg) == 0 && out != NULL);
+        CHECK(json_object_object_get_ex(out, "product_info", &v) && json_object_object_get_ex(v, "price", &v) &&
+              json_object_get_double(v) == 89.5);
+        json_object_put(out);
+        json_object_object_add(in, "uploadId", json_object_new_string("nope"));
+        json_object_object_del(in, "upload_id");
+        CHECK(api_campaign_brief_valid(in, "adsmith-uploads", &out, msg, sizeof msg) == -1 && out == NULL &&
+              strstr(msg, "upload id") != NULL);
+        json_object_put(in);
+    }
 
     big = malloc(70000);
     memset(big, ' ', 69999);

@@ -120,6 +120,29 @@ int main(void)
     json_object_put(b);
     json_object_put(w);
 
+    /* A budget past what a double converts to int64 (1e19 written out):
+     * counts stay whole, positive and capped, and the cap is named. */
+    {
+        static const char *const huge[] = { "10000000000000000000.00", "999999999999999999999999999999 USD", "2,000,000M", NULL };
+        for (const char *const *h = huge; *h != NULL; h++) {
+            char obj[256];
+            json_object *ww = json_object_new_array(), *cc, *a;
+            snprintf(obj, sizeof obj, "{\"target_audience\":\"divers\",\"campaign_duration\":\"4 weeks\","
+                                      "\"primary_goal\":\"awareness\",\"budget\":\"%s\"}", *h);
+            b = brief("[\"Japan\"]", obj);
+            cc = run(kb, b, ww);
+            a = get(cc, "analytics");
+            CHECK(json_object_get_int64(get(a, "estimatedReach")) > 0 &&
+                  json_object_get_int64(get(a, "estimatedReach")) <= (int64_t)SYNTH_MAX_COUNT);
+            CHECK(json_object_get_int64(get(a, "estimatedViews")) > 0 && json_object_get_int64(get(a, "newFollowers")) > 0);
+            CHECK(json_object_get_int64(get(json_object_array_get_idx(get(cc, "campaigns"), 0), "estimated_reach")) > 0);
+            CHECK(strstr(json_object_to_json_string(ww), "1,000,000,000") != NULL);
+            json_object_put(cc);
+            json_object_put(ww);
+            json_object_put(b);
+        }
+    }
+
     /* Every market of the knowledge base gives a complete, well-typed plan. */
     {
         static const char *const markets[] = { "North America", "Latin America", "Europe", "UK", "DACH", "France",
