@@ -47,10 +47,30 @@ void api_add2(json_object *o, const char *a, const char *b, json_object *v);
 /* Reads the query parameter name (decoded) into out; 0 when present. */
 int api_query_param(const char *query, const char *name, char *out, size_t outsz);
 
+/* The validated brief of a campaign request: product_info, target_markets
+ * and campaign_objectives as snake_case objects (owned; markets borrowed
+ * from markets_obj), and the caller's own photo. */
+struct campaign_brief {
+    json_object *product, *objectives, *markets_obj, *markets;
+    char bucket[64], key[1100];
+};
+
+/* Validates a campaign request's brief and finds the caller's photo, the
+ * same for POST /api/campaign/tier-1 and POST /api/campaigns. 0, or -1
+ * with the error answer set (400/404/503) and nothing to free. */
+int api_campaign_brief(struct call *c, const char *corr, struct campaign_brief *b);
+void api_campaign_brief_free(struct campaign_brief *b);
+
+/* 1 when the request carries Prefer: respond-async. */
+int api_prefers_async(const struct call *c);
+
 void route_health(struct call *c);
 void route_presign(struct call *c);
 void route_upload_status(struct call *c);
 void route_campaign(struct call *c);
+void route_campaigns_post(struct call *c);
+void route_campaigns_get(struct call *c);
+void route_campaigns_list(struct call *c);
 void route_assets_post(struct call *c);
 void route_assets_get(struct call *c);
 void route_object_put(struct call *c);

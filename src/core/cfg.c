@@ -86,6 +86,7 @@ static const struct key keys[] = {
     { "retry_backoff_ms", K_INT, S(retry_backoff_ms), "2000", 10, 3600000, NULL, NULL, 0 },
     { "generator_concurrency", K_INT, S(generator_concurrency), "16", 1, 1024, NULL, NULL, 0 },
     { "shutdown_grace", K_INT, S(shutdown_grace), "30", 0, 3600, NULL, NULL, 0 },
+    { "campaign_concurrency", K_INT, S(campaign_concurrency), "64", 1, 1024, NULL, NULL, 0 },
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])

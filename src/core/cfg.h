@@ -73,6 +73,7 @@ struct config {
     long retry_backoff_ms;    /* base of the exponential retry backoff */
     long generator_concurrency; /* jobs in flight per generator */
     long shutdown_grace;      /* seconds to finish jobs in hand on SIGTERM */
+    long campaign_concurrency; /* campaigns run at once per campaigner */
 };
 
 /* Fills cfg with defaults, then the file (path may be NULL: defaults and the
