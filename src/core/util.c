@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,24 +78,25 @@ int ads_random_hex(char *out, size_t nbytes)
     return 0;
 }
 
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void ads_sha256_hex(const void *data, size_t n, char out[65])
 {
-    /* Fetched once and reused: OpenSSL 3's one-shot SHA256() looks the
-     * algorithm up on every call, which dominated request signing. The
-     * programs are single-threaded; the objects live for the process. */
-    static EVP_MD *md_sha256;
-    static EVP_MD_CTX *ctx;
+    /* The algorithm is fetched once for the process: OpenSSL 3's one-shot
+     * SHA256() looks it up on every call, which dominated request signing.
+     * The digest context is the call's own, so threads may sign at once. */
     unsigned char md[SHA256_DIGEST_LENGTH];
     unsigned int len = 0;
 
-    if (md_sha256 == NULL)
-        md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (ctx == NULL)
-        ctx = EVP_MD_CTX_new();
-    if (md_sha256 == NULL || ctx == NULL || EVP_DigestInit_ex(ctx, md_sha256, NULL) != 1 ||
-        EVP_DigestUpdate(ctx, data, n) != 1 || EVP_DigestFinal_ex(ctx, md, &len) != 1) {
+    pthread_once(&sha256_once, sha256_fetch);
+    if (sha256_md == NULL || EVP_Digest(data, n, md, &len, sha256_md, NULL) != 1)
         SHA256(data, n, md);
-    }
     ads_hex(md, sizeof md, out);
 }
 

@@ -194,7 +194,8 @@ def a_bad_brief_is_400_and_nothing_is_queued():
     expect_error(post("/api/campaigns", dict(BRIEF, upload_id=uid), key=BOB), 404, "not_found")
     expect_error(post("/api/campaign/tier-1", dict(BRIEF, upload_id=uid), key=BOB,
                       headers={"Prefer": "respond-async"}), 404, "not_found")
-    expect_error(post("/api/campaigns", "[1, 2]", key=ALICE), 400, "invalid_json")
+    expect_error(post("/api/campaigns", "[1, 2]", key=ALICE, headers={"Content-Type": "application/json"}),
+                 400, "invalid_json")
     expect_error(post("/api/campaigns", dict(BRIEF, upload_id=uid)), 401, "unauthorized")
     expect(sql("SELECT count(*) FROM campaign_jobs") == before, "a job was queued")
     # A good callback_url is kept for the webhook.
