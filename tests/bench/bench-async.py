@@ -190,6 +190,15 @@ def run_campaigns(body, n):
             time.sleep(0.05)
         if time.perf_counter() - t0 > 300:
             raise SystemExit("campaigns still running after 300 s: %d" % len(waiting))
+    listed = {c["product_id"]: c for c in call("GET", BASE + "/api/campaigns?limit=100")["campaigns"]}
+    rows = [listed[p] for p in pids if p in listed and listed[p]["completed_at"]]
+    if len(rows) == n and n > 1:
+        def ts(v):
+            return time.mktime(time.strptime(v[:19], "%Y-%m-%dT%H:%M:%S")) + int(v[20:23]) / 1000.0
+        waits = sorted(ts(r["started_at"]) - ts(r["created_at"]) for r in rows)
+        span = max(ts(r["completed_at"]) for r in rows) - min(ts(r["created_at"]) for r in rows)
+        print("server side: queued to claimed median %.3f s, max %.3f s; first queued to last completed %.2f s"
+              % (waits[n // 2], waits[-1], span))
     return last - t0, submitted, methods, failed
 
 
