@@ -27,7 +27,7 @@ int ads_is_uuid(const char *s);
 /* n random bytes as lowercase hex into out (2n+1 bytes). 0 or -1. */
 int ads_random_hex(char *out, size_t nbytes);
 void ads_hex(const unsigned char *in, size_t n, char *out);
-/* SHA-256 of data as hex into out (65 bytes). */
+/* SHA-256 of data as hex into out (65 bytes). Thread-safe. */
 void ads_sha256_hex(const void *data, size_t n, char out[65]);
 
 /* UTC time formatting. */
