@@ -367,6 +367,26 @@ def sigterm_finishes_the_campaigns_in_hand():
 
 
 @test
+def sigterm_releases_what_the_grace_cannot_finish():
+    calm()
+    runner = only_campaigner(shutdown_grace=1)
+    REKOGNITION.behave(delay_ms=5000)
+    pid = submit(dict(BRIEF, upload_id=upload()))["product_id"]
+    expect(wait_until(lambda: job(pid, "status") == "running", 5), job(pid))
+    t0 = time.time()
+    expect(stop_campaigner(runner, signal.SIGTERM) == 0)
+    expect(time.time() - t0 < 4, "stopping took %.1f s" % (time.time() - t0))
+    # Back in the queue at once, the attempt not counted, no lease left.
+    expect(job(pid, "status, attempts, locked_by") == "pending|0|", job(pid, "*"))
+    expect("released" in read_log(runner) or "1 released" in read_log(runner), read_log(runner)[-800:])
+    calm()
+    start_campaigner()
+    done = wait_done(pid, 20)
+    expect(done["status"] == "completed" and job(pid, "attempts") == "1", job(pid, "*"))
+    expect(products_rows(pid) == 1)
+
+
+@test
 def the_campaigner_logs_no_secret():
     secret = config_value("aws_secret_access_key")
     expect(secret and CAMPAIGNERS)
