@@ -1,7 +1,7 @@
 # adsmith stack helpers, sourced by scripts/quickstart, scripts/test and scripts/bench.
 # A "stack" is a directory holding a private PostgreSQL cluster, the config,
-# the object store, logs and pid files; adsmith-api, adsmith-generator and
-# nginx run against it. As root, services run as the unprivileged user
+# the object store, logs and pid files; adsmith-api, adsmith-generator,
+# adsmith-campaigner and nginx run against it. As root, services run as the unprivileged user
 # "adsmith" (created if missing); otherwise as the calling user.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -272,6 +272,7 @@ stack_start() {
     db_prepare "$var"
     start_daemon "$var" api "$PREFIX/sbin/adsmith-api"
     start_daemon "$var" generator "$PREFIX/sbin/adsmith-generator"
+    start_daemon "$var" campaigner "$PREFIX/sbin/adsmith-campaigner"
     api_wait "$var" || true
     nginx_start "$var"
     wait_http "http://127.0.0.1:$port/api/health" || { tail -20 "$var/log/api.log"; die "API did not answer"; }
@@ -281,6 +282,7 @@ stack_stop() {
     local var=$1
     nginx_stop "$var"
     stop_daemon "$var" generator
+    stop_daemon "$var" campaigner
     stop_daemon "$var" api
     pg_stop "$var"
 }

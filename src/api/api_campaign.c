@@ -1,9 +1,12 @@
 /* POST /api/campaign/tier-1: validate the brief, find the caller's photo,
- * run the pipeline, keep the product row, answer the campaign. */
+ * run the pipeline, keep the product row, answer the campaign. With
+ * Prefer: respond-async it queues the campaign instead (api_campaigns.c),
+ * which validates through api_campaign_brief as well. */
 #include "api_int.h"
 #include "uploads.h"
 #include "campaign.h"
 #include "log.h"
+#include "products.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -101,12 +104,6 @@ int api_campaign_brief_valid(json_object *body, const char *uploads_bucket, json
     return -1;
 }
 
-struct brief {
-    json_object *all;                 /* the validated brief; owns the rest */
-    json_object *product, *objectives, *markets_obj, *markets;
-    char bucket[64], key[1100];
-};
-
 /* budget may come as a number; synth reads text. */
 static void budget_as_text(json_object *objectives)
 {
@@ -121,7 +118,7 @@ static void budget_as_text(json_object *objectives)
 
 /* Finds the photo (s3_info first, else upload_id) among the caller's
  * uploads; fills b->bucket and b->key. */
-static int locate_image(struct call *c, const char *corr, struct brief *b)
+static int locate_image(struct call *c, const char *corr, struct campaign_brief *b)
 {
     const char *owner = c->scoped ? c->user : "";
     json_object *s3, *v;
@@ -150,59 +147,40 @@ static int locate_image(struct call *c, const char *corr, struct brief *b)
     return 0;
 }
 
-static const char *js(json_object *o)
+int api_campaign_brief(struct call *c, const char *corr, struct campaign_brief *b)
 {
-    return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    char err[ADS_ERRSZ];
+
+    memset(b, 0, sizeof *b);
+    if (api_campaign_brief_valid(c->body, c->ctx->cfg->uploads_bucket, &b->all, err, sizeof err) != 0) {
+        campaign_error(c, corr, 400, "invalid_request", err);
+        return -1;
+    }
+    json_object_object_get_ex(b->all, "product_info", &b->product);
+    json_object_object_get_ex(b->all, "target_markets", &b->markets_obj);
+    json_object_object_get_ex(b->all, "campaign_objectives", &b->objectives);
+    json_object_object_get_ex(b->markets_obj, "markets", &b->markets);
+    if (locate_image(c, corr, b) != 0) {
+        api_campaign_brief_free(b);
+        return -1;
+    }
+    budget_as_text(b->objectives);
+    return 0;
 }
 
-static int save_product(struct call *c, const char *pid, const char *corr, const struct brief *b,
-                        const struct campaign_result *res, json_object *stored, char *err)
+void api_campaign_brief_free(struct campaign_brief *b)
 {
-    static const char sql[] =
-        "INSERT INTO products (product_id, user_id, correlation_id, name, description, category, product_info,"
-        " s3_bucket, s3_key, target_markets, campaign_objectives, image_analysis, youtube_data, cultural_data, campaign)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, $15::jsonb)";
-    const char *vals[15];
-    json_object *v;
-    PGresult *r;
-    int rc;
-    /* json-c reuses one buffer per object: copy each text before the next. */
-    char *texts[8];
-    json_object *objs[8] = { b->product, b->markets_obj, b->objectives, res->image_analysis,
-                             res->youtube_data, res->cultural_data, stored, NULL };
-    int i;
-
-    for (i = 0; objs[i] != NULL; i++)
-        texts[i] = strdup(js(objs[i]));
-    vals[0] = pid;
-    vals[1] = c->user;
-    vals[2] = corr;
-    vals[3] = json_object_object_get_ex(b->product, "name", &v) ? json_object_get_string(v) : "";
-    vals[4] = json_object_object_get_ex(b->product, "description", &v) ? json_object_get_string(v) : "";
-    vals[5] = json_object_object_get_ex(b->product, "category", &v) ? json_object_get_string(v) : "";
-    vals[6] = texts[0];
-    vals[7] = b->bucket;
-    vals[8] = b->key;
-    vals[9] = texts[1];
-    vals[10] = texts[2];
-    vals[11] = texts[3];
-    vals[12] = texts[4];
-    vals[13] = texts[5];
-    vals[14] = texts[6];
-    rc = db_exec(c->ctx->db, "product_insert", sql, 15, vals, &r, NULL, err);
-    for (i = 0; objs[i] != NULL; i++)
-        free(texts[i]);
-    if (rc == DB_OK)
-        PQclear(r);
-    return rc;
+    json_object_put(b->all);
+    b->all = NULL;
 }
 
 void route_campaign(struct call *c)
 {
-    struct brief b;
+    struct campaign_brief b;
     struct campaign_input in;
     struct campaign_result res;
-    char corr[37], pid[37], err[ADS_ERRSZ], when[21];
+    struct product_row row;
+    char corr[37], pid[37], err[ADS_ERRSZ];
     char *image = NULL, *url;
     size_t image_len = 0;
     json_object *o, *stored;
@@ -210,31 +188,23 @@ void route_campaign(struct call *c)
     size_t i;
     int rc;
 
-    memset(&b, 0, sizeof b);
+    if (api_prefers_async(c)) {
+        route_campaigns_post(c);
+        return;
+    }
     if (ads_uuid4(corr) != 0 || ads_uuid4(pid) != 0) {
         api_error(c, 500, "internal_error", NULL, "Internal error");
         return;
     }
-    if (api_campaign_brief_valid(c->body, c->ctx->cfg->uploads_bucket, &b.all, err, sizeof err) != 0) {
-        campaign_error(c, corr, 400, "invalid_request", err);
+    if (api_campaign_brief(c, corr, &b) != 0)
         return;
-    }
-    json_object_object_get_ex(b.all, "product_info", &b.product);
-    json_object_object_get_ex(b.all, "target_markets", &b.markets_obj);
-    json_object_object_get_ex(b.all, "campaign_objectives", &b.objectives);
-    json_object_object_get_ex(b.markets_obj, "markets", &b.markets);
-    if (locate_image(c, corr, &b) != 0) {
-        json_object_put(b.all);
-        return;
-    }
-    budget_as_text(b.objectives);
     rc = store_get(c->ctx->store, b.bucket, b.key, STORE_MAX_UPLOAD, &image, &image_len, err);
     if (rc != STORE_OK) {
         if (rc == STORE_ERR)
             log_error("campaign %s: image read: %s", corr, err);
         campaign_error(c, corr, rc == STORE_NOT_FOUND ? 404 : 502, rc == STORE_NOT_FOUND ? "not_found" : "storage_error",
                        rc == STORE_NOT_FOUND ? "The image has not been uploaded yet" : "Object storage failed");
-        json_object_put(b.all);
+        api_campaign_brief_free(&b);
         return;
     }
     /* The object is there: its slot is used (a failure only leaves it to the sweep). */
@@ -256,7 +226,7 @@ void route_campaign(struct call *c)
     if (rc == CAMPAIGN_DEADLINE) {
         log_warn("campaign %s: %s; nothing saved", corr, err);
         campaign_error(c, corr, 504, "deadline_exceeded", "The campaign did not finish in time; nothing was saved");
-        json_object_put(b.all);
+        api_campaign_brief_free(&b);
         return;
     }
     if (rc != CAMPAIGN_OK) {
@@ -264,24 +234,24 @@ void route_campaign(struct call *c)
         snprintf(msg, sizeof msg, "image: %s", err);
         campaign_error(c, corr, rc == CAMPAIGN_BAD_IMAGE ? 400 : 500,
                        rc == CAMPAIGN_BAD_IMAGE ? "invalid_image" : "internal_error", msg);
-        json_object_put(b.all);
+        api_campaign_brief_free(&b);
         return;
     }
-    ads_fmt_iso8601(time(NULL), when);
-    stored = json_object_new_object();
-    json_object_object_add(stored, "correlation_id", json_object_new_string(corr));
-    json_object_object_add(stored, "generation_method", json_object_new_string(res.generation_method));
-    json_object_object_add(stored, "generated_at", json_object_new_string(when));
-    json_object_object_add(stored, "campaign_data", json_object_get(res.campaign));
-    json_object_object_add(stored, "usage", json_object_get(res.usage));
-    json_object_object_add(stored, "cost_usd", json_object_new_double(res.cost_usd));
-    json_object_object_add(stored, "warnings", json_object_get(res.warnings));
-    json_object_object_add(stored, "duration_ms", json_object_new_double((double)(long)((ads_now_ms() - started) * 10) / 10.0));
-    rc = save_product(c, pid, corr, &b, &res, stored, err);
+    stored = products_campaign_column(corr, res.generation_method, res.campaign, res.usage, res.cost_usd,
+                                      res.warnings, ads_now_ms() - started);
+    memset(&row, 0, sizeof row);
+    row.product_id = pid;
+    row.user_id = c->user;
+    row.correlation_id = corr;
+    row.s3_bucket = b.bucket;
+    row.s3_key = b.key;
+    rc = products_row_fill(&row, b.product, b.markets_obj, b.objectives, res.image_analysis, res.youtube_data,
+                           res.cultural_data, stored, err) == 0 ? products_insert(c->ctx->db, &row, err) : DB_ERROR;
+    products_row_clear(&row);
     json_object_put(stored);
     if (rc != DB_OK) {
         campaign_result_free(&res);
-        json_object_put(b.all);
+        api_campaign_brief_free(&b);
         api_db_error(c, rc, "product insert", err);
         return;
     }
@@ -298,6 +268,6 @@ void route_campaign(struct call *c)
     json_object_object_add(o, "warnings", json_object_get(res.warnings));
     json_object_object_add(o, "campaign", json_object_get(res.campaign));
     campaign_result_free(&res);
-    json_object_put(b.all);
+    api_campaign_brief_free(&b);
     api_json(c, 200, o);
 }

@@ -67,10 +67,31 @@ int api_callback_url(struct call *c, const char **out);
 int api_campaign_brief_valid(json_object *body, const char *uploads_bucket, json_object **out,
                              char *msg, size_t msgsz);
 
+/* The validated brief of a campaign request: `all` (owned) holds
+ * product_info, target_markets and campaign_objectives as snake_case
+ * objects, which the other members borrow; and the caller's own photo. */
+struct campaign_brief {
+    json_object *all;
+    json_object *product, *objectives, *markets_obj, *markets;
+    char bucket[64], key[1100];
+};
+
+/* Validates a campaign request's brief and finds the caller's photo, the
+ * same for POST /api/campaign/tier-1 and POST /api/campaigns. 0, or -1
+ * with the error answer set (400/404/503) and nothing to free. */
+int api_campaign_brief(struct call *c, const char *corr, struct campaign_brief *b);
+void api_campaign_brief_free(struct campaign_brief *b);
+
+/* 1 when the request carries Prefer: respond-async. */
+int api_prefers_async(const struct call *c);
+
 void route_health(struct call *c);
 void route_presign(struct call *c);
 void route_upload_status(struct call *c);
 void route_campaign(struct call *c);
+void route_campaigns_post(struct call *c);
+void route_campaigns_get(struct call *c);
+void route_campaigns_list(struct call *c);
 void route_assets_post(struct call *c);
 void route_assets_get(struct call *c);
 void route_assets_list(struct call *c);

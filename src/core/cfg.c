@@ -103,6 +103,7 @@ static const struct key keys[] = {
     { "webhook_timeout_ms", K_INT, S(webhook_timeout_ms), "5000", 100, 60000, NULL, NULL, 0 },
     { "webhook_max_attempts", K_INT, S(webhook_max_attempts), "5", 1, 20, NULL, NULL, 0 },
     { "webhook_backoff_ms", K_INT, S(webhook_backoff_ms), "10000", 10, 3600000, NULL, NULL, 0 },
+    { "campaign_concurrency", K_INT, S(campaign_concurrency), "64", 1, 1024, NULL, NULL, 0 },
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -90,6 +90,7 @@ struct config {
     long webhook_timeout_ms;  /* one delivery attempt */
     long webhook_max_attempts;
     long webhook_backoff_ms;  /* base of the jittered exponential backoff between attempts */
+    long campaign_concurrency; /* campaigns run at once per campaigner */
 };
 
 /* Fills cfg with defaults, then the file (path may be NULL: defaults and the

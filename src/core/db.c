@@ -13,6 +13,7 @@ struct db {
     const char *prepared[DB_MAX_PREPARED];   /* statement names, static storage */
     int nprepared;
     unsigned long generation;   /* connections made so far */
+    int in_tx;                  /* between db_begin and db_commit/db_rollback */
 };
 
 struct db *db_open(const char *conninfo, char *err)
@@ -54,6 +55,13 @@ int db_ensure(struct db *db, char *err)
 {
     if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
         return DB_OK;
+    if (db->in_tx) {
+        /* A new connection would run the rest of the transaction's
+         * statements on their own: the transaction is lost, say so. */
+        ads_errf(err, "database unavailable: connection lost inside a transaction");
+        db_drop(db);
+        return DB_UNAVAILABLE;
+    }
     db_drop(db);
     db->conn = PQconnectdb(db->conninfo);
     if (PQstatus(db->conn) != CONNECTION_OK) {
@@ -154,7 +162,7 @@ int db_exec(struct db *db, const char *name, const char *sql, int nparams,
     rc = exec_once(db, name, sql, nparams, values, res, sqlstate, err);
     /* A connection that died while idle (server restart) fails on first
      * use; one fresh attempt makes the restart invisible to clients. */
-    if (rc == DB_UNAVAILABLE && had_conn) {
+    if (rc == DB_UNAVAILABLE && had_conn && !db->in_tx) {
         db_drop(db);
         rc = exec_once(db, name, sql, nparams, values, res, sqlstate, err);
     }
@@ -178,4 +186,35 @@ int db_simple(struct db *db, const char *sql, char *err)
     copy_error(r, db->conn, NULL, err);
     PQclear(r);
     return PQstatus(db->conn) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE;
+}
+
+int db_begin(struct db *db, char *err)
+{
+    int rc;
+
+    if (db->in_tx) {
+        ads_errf(err, "a transaction is already open");
+        return DB_ERROR;
+    }
+    rc = db_simple(db, "BEGIN", err);
+    if (rc == DB_OK)
+        db->in_tx = 1;
+    return rc;
+}
+
+int db_commit(struct db *db, char *err)
+{
+    int rc = db_simple(db, "COMMIT", err);
+
+    db->in_tx = 0;
+    return rc;
+}
+
+void db_rollback(struct db *db)
+{
+    char err[ADS_ERRSZ];
+
+    if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK && db_simple(db, "ROLLBACK", err) != DB_OK)
+        db_drop(db);
+    db->in_tx = 0;
 }

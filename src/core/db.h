@@ -33,6 +33,14 @@ int db_exec(struct db *db, const char *name, const char *sql, int nparams,
 /* Plain statement without parameters (BEGIN, COMMIT, LISTEN, migrations). */
 int db_simple(struct db *db, const char *sql, char *err);
 
+/* A transaction on this connection. While one is open a lost connection is
+ * not replaced: every statement answers DB_UNAVAILABLE until db_rollback,
+ * so no statement of it can run on its own on a new connection. db_commit
+ * ends it whatever its outcome (DB_OK only when committed). */
+int db_begin(struct db *db, char *err);
+int db_commit(struct db *db, char *err);
+void db_rollback(struct db *db);
+
 /* Makes sure a connection exists; DB_OK or DB_UNAVAILABLE. */
 int db_ensure(struct db *db, char *err);
 

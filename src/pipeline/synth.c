@@ -167,9 +167,12 @@ json_object *synth_cultural(const struct kb *kb, json_object *markets, json_obje
         json_object_object_add(e, "profile", jstr(kb_str(p, "name")));
         json_object_object_add(e, "matched", json_object_new_boolean(p != kb_generic(kb)));
         for (f = copy; *f != NULL; f++) {
-            json_object *v;
-            if (json_object_object_get_ex(p, *f, &v))
-                json_object_object_add(e, *f, json_object_get(v));
+            json_object *v, *dup = NULL;
+            /* A copy, not a reference: campaigns on several threads share
+             * the knowledge base, and json-c's reference counts are not
+             * atomic. */
+            if (json_object_object_get_ex(p, *f, &v) && json_object_deep_copy(v, &dup, NULL) == 0)
+                json_object_object_add(e, *f, dup);
         }
         json_object_array_add(out, e);
     }

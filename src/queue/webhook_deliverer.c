@@ -1,6 +1,7 @@
 #include <config.h>
 
 #include "webhook_deliverer.h"
+#include "campaignq.h"
 #include "db.h"
 #include "jobq.h"
 #include "log.h"
@@ -39,6 +40,7 @@ static const struct {
     status_json_fn status_json;
 } kinds[] = {
     { "image", jobq_status_json },
+    { "campaign", campaignq_status_json },
 };
 
 struct slot {

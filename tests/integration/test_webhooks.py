@@ -24,8 +24,8 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (PREFIX, RUNAS, VAR, config_value, ctl, expect, expect_error, get, post,  # noqa: E402
-                     run, sql, test, wait_until)
+from harness import (PREFIX, RUNAS, VAR, config_value, ctl, expect, expect_error, get, lamp_brief,  # noqa: E402
+                     post, request, run, sql, test, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 SECRET = config_value("webhook_secret")
@@ -198,6 +198,34 @@ def completed_job_webhook_is_signed_and_equals_get():
                    " WHERE job_id = '%s'" % (rcv.url("/hooks/adsmith?tenant=7"), rid)) == "t")
         time.sleep(1)
         expect(len(rcv.for_job(rid)) == 1, "delivered more than once")
+    finally:
+        rcv.close()
+
+
+@test
+def campaign_webhook_is_signed_and_equals_get():
+    rcv = Receiver()
+    try:
+        r = post("/api/upload/presigned-url", {"file_name": "lamp.png", "file_type": "image/png"}, key=ALICE)
+        expect(r.status == 200, r.body)
+        up = r.json()
+        photo = open(os.path.join(os.environ["ADS_ROOT"], "data", "sample-product.png"), "rb").read()
+        r = request("PUT", None, url=up["upload_url"], body=photo, headers={"Content-Type": "image/png"})
+        expect(r.status == 200, r.body)
+        r = post("/api/campaigns", dict(lamp_brief(["Germany"]), upload_id=up["upload_id"],
+                                        callback_url=rcv.url("/hooks/campaigns")), key=ALICE)
+        expect(r.status == 202, r.body)
+        pid = r.json()["product_id"]
+
+        def hit():
+            return [h for h in rcv.hits if json.loads(h["body"]).get("product_id") == pid]
+        expect(wait_until(hit, 60), "no campaign webhook arrived")
+        h = hit()[0]
+        body = verify(h)
+        expect(h["headers"].get("X-Adsmith-Job-Kind") == "campaign", h["headers"])
+        expect(body["status"] == "completed" and body["campaign"]["content_ideas"], str(body)[:300])
+        g = get("/api/campaigns/" + pid, key=ALICE)
+        expect(g.status == 200 and g.json() == body, "webhook body differs from GET")
     finally:
         rcv.close()
 

@@ -223,6 +223,19 @@ int main(void)
         query = "";
     }
     CHECK(api_body_limit("/objects/x/y") == 10 * 1024 * 1024 && api_body_limit("/api/assets") == 64 * 1024);
+    /* Asynchronous campaigns: routing and the brief's rules come first. */
+    CHECK(call("DELETE", "/api/campaigns", NULL, NULL, code, sizeof code, &r) == 405 &&
+          strstr(r.headers, "Allow: POST, GET") != NULL);
+    api_response_free(&r);
+    CHECK(call("POST", "/api/campaigns/x", "application/json", "{}", code, sizeof code, &r) == 405 &&
+          strstr(r.headers, "Allow: GET") != NULL);
+    api_response_free(&r);
+    CHECK(call("POST", "/api/campaigns", "application/json", "[1]", code, sizeof code, &r) == 400 &&
+          strcmp(code, "invalid_json") == 0);
+    api_response_free(&r);
+    CHECK(call("POST", "/api/campaigns", "application/json", "{}", code, sizeof code, &r) == 400 &&
+          strcmp(code, "invalid_request") == 0 && strstr(r.body, "product_info") != NULL);
+    api_response_free(&r);
     cfg_free(&cfg);
     return unit_done("api");
 }
