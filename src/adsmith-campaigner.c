@@ -52,37 +52,20 @@
 #include "db.h"
 #include "jobq.h"
 #include "kb.h"
+#include "listener.h"
+#include "wakeup.h"
 #include "log.h"
 #include "products.h"
 #include "store.h"
 #include "util.h"
 
 #define CLAIM_BATCH 32
-#define DB_BACKOFF_MIN_MS 250
-#define DB_BACKOFF_MAX_MS 30000
 /* After the grace period, how long to keep trying to release jobs to a
  * database that is away before leaving them to lease expiry. */
 #define RELEASE_WAIT_MS 5000
 
-static int wake_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t got_term;
 
-static void wake(void)
-{
-    int saved = errno;
 
-    if (wake_pipe[1] >= 0 && write(wake_pipe[1], "x", 1) < 0) {
-        /* The pipe is full: the main thread is awake anyway. */
-    }
-    errno = saved;
-}
-
-static void on_term(int sig)
-{
-    (void)sig;
-    got_term = 1;
-    wake();
-}
 
 enum task_state { T_FREE = 0, T_QUEUED, T_RUNNING, T_DONE };
 enum outcome { OUT_COMPLETE, OUT_FAIL, OUT_RELEASE };
@@ -123,9 +106,7 @@ struct runner {
     struct task *tasks;
     int ntasks, busy;            /* busy: tasks not FREE (main thread only) */
     char worker[128];
-    unsigned long listen_gen;
-    double db_retry_at;
-    long db_backoff;
+    struct listener lsn;         /* the connection and its LISTEN */
     int more;
     double next_sweep, next_heartbeat, next_due;
     int draining;
@@ -268,7 +249,7 @@ static void *pool_thread(void *arg)
         pthread_mutex_lock(&p->lock);
         t->state = T_DONE;
         pthread_mutex_unlock(&p->lock);
-        wake();
+        wakeup_poke();
     }
     store_close(store);
     return NULL;
@@ -278,34 +259,17 @@ static void *pool_thread(void *arg)
 
 static void db_lost(struct runner *r, const char *err)
 {
-    if (r->listen_gen != 0)   /* libpq's messages run on over several lines */
-        log_warn("database connection lost: %.*s", (int)strcspn(err, "\n"), err);
-    r->listen_gen = 0;
-    db_drop(r->db);
+    listener_lost(&r->lsn, err);
 }
 
 /* Makes sure we are connected and LISTENing on this connection. */
 static int db_ready(struct runner *r, double now)
 {
-    char err[ADS_ERRSZ];
-    PGconn *c = db_conn(r->db);
+    int rc = listener_ready(&r->lsn, now);
 
-    if (r->listen_gen != 0 && r->listen_gen == db_generation(r->db) && c != NULL && PQstatus(c) == CONNECTION_OK)
-        return 1;
-    if (now < r->db_retry_at)
-        return 0;
-    if (db_simple(r->db, "LISTEN " CAMPAIGNQ_CHANNEL, err) != DB_OK) {
-        log_warn("%.*s; retrying in %ld ms", (int)strcspn(err, "\n"), err, r->db_backoff);
-        r->listen_gen = 0;
-        r->db_retry_at = now + (double)r->db_backoff;
-        r->db_backoff = r->db_backoff * 2 < DB_BACKOFF_MAX_MS ? r->db_backoff * 2 : DB_BACKOFF_MAX_MS;
-        return 0;
-    }
-    r->listen_gen = db_generation(r->db);
-    r->db_backoff = DB_BACKOFF_MIN_MS;
-    r->more = 1;                 /* notifications may have been missed */
-    log_info("listening for campaigns");
-    return 1;
+    if (rc == LISTENER_FRESH)
+        r->more = 1;                 /* notifications may have been missed */
+    return rc != LISTENER_DOWN;
 }
 
 static enum task_state state_of(struct runner *r, struct task *t)
@@ -545,8 +509,8 @@ static double wake_time(struct runner *r, double now, int db_up)
     double until = r->next_sweep;
     int i, unwritten = 0;
 
-    if ((db_up ? r->next_heartbeat : r->db_retry_at) < until)
-        until = db_up ? r->next_heartbeat : r->db_retry_at;
+    if ((db_up ? r->next_heartbeat : r->lsn.retry_at) < until)
+        until = db_up ? r->next_heartbeat : r->lsn.retry_at;
     if (r->next_due > 0 && r->next_due < until)
         until = r->next_due;
     if (r->draining && r->drain_deadline < until)
@@ -554,7 +518,7 @@ static double wake_time(struct runner *r, double now, int db_up)
     for (i = 0; i < r->ntasks; i++)
         unwritten += state_of(r, &r->tasks[i]) == T_DONE && !r->tasks[i].released;
     if ((unwritten > 0 && db_up) || (r->more && db_up && !r->draining && r->busy < r->ntasks) ||
-        (got_term && !r->draining))
+        (wakeup_stopping() && !r->draining))
         return now;
     return until;
 }
@@ -566,7 +530,7 @@ static void wait_events(struct runner *r, double now, int db_up)
     double until = wake_time(r, now, db_up);
     PGconn *c = db_conn(r->db);
 
-    fds[0].fd = wake_pipe[0];
+    fds[0].fd = wakeup_fd();
     fds[0].events = POLLIN;
     fds[0].revents = 0;
     if (db_up && c != NULL && PQsocket(c) >= 0) {
@@ -577,11 +541,8 @@ static void wait_events(struct runner *r, double now, int db_up)
     }
     if (poll(fds, nfds, until > now ? (int)(until - now) + 1 : 0) < 0)
         return;                  /* a signal: the loop looks again */
-    if (fds[0].revents != 0) {
-        char drain[64];
-        while (read(wake_pipe[0], drain, sizeof drain) > 0)
-            ;
-    }
+    if (fds[0].revents != 0)
+        wakeup_drain();
     if (nfds == 2 && fds[1].revents != 0) {
         PGnotify *n;
         if (!PQconsumeInput(c)) {
@@ -601,7 +562,7 @@ static int step(struct runner *r)
     double now = ads_now_ms();
     int up;
 
-    if (got_term && !r->draining) {
+    if (wakeup_stopping() && !r->draining) {
         r->draining = 1;
         r->drain_deadline = now + (double)r->cfg.shutdown_grace * 1000;
         unqueue_all(r);
@@ -620,7 +581,7 @@ static int step(struct runner *r)
             return 1;
         }
     }
-    up = up && r->listen_gen != 0;
+    up = up && r->lsn.gen != 0;
     if (up && (now >= r->next_sweep || (r->next_due > 0 && now >= r->next_due))) {
         sweep(r);
         if (now >= r->next_sweep)
@@ -633,7 +594,7 @@ static int step(struct runner *r)
     }
     if (up && !r->draining && r->more)
         claim(r, now);
-    wait_events(r, now, r->listen_gen != 0);
+    wait_events(r, now, r->lsn.gen != 0);
     return 0;
 }
 
@@ -647,6 +608,7 @@ static int setup(struct runner *r, const char *path, char *err)
     log_init("adsmith-campaigner", (enum log_level)log_parse_level(r->cfg.log_level));
     if ((r->kb = kb_load_dir(r->cfg.data_dir, err)) == NULL || (r->db = db_open(r->cfg.database_url, err)) == NULL)
         return -1;
+    listener_init(&r->lsn, r->db, CAMPAIGNQ_CHANNEL, "campaigns");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     r->ntasks = (int)r->cfg.campaign_concurrency;
     r->tasks = calloc((size_t)r->ntasks, sizeof *r->tasks);
@@ -668,7 +630,6 @@ static int setup(struct runner *r, const char *path, char *err)
         snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = '\0';
     snprintf(r->worker, sizeof r->worker, "%s:%d", host, (int)getpid());
-    r->db_backoff = DB_BACKOFF_MIN_MS;
     return 0;
 }
 
@@ -697,23 +658,6 @@ static void teardown(struct runner *r)
     cfg_free(&r->cfg);
 }
 
-static int install_signals(char *err)
-{
-    struct sigaction sa;
-
-    if (pipe(wake_pipe) != 0 || fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
-        fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK) != 0) {
-        ads_errf(err, "cannot create the wake-up pipe");
-        return -1;
-    }
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    return 0;
-}
 
 static int any_running(struct runner *r)
 {
@@ -742,7 +686,7 @@ int main(int argc, char **argv)
     }
     /* Signals first: the pool threads inherit the mask, and a SIGTERM
      * during setup must not kill the process half-way. */
-    if (install_signals(err) != 0 || setup(&r, path, err) != 0) {
+    if (wakeup_install(err) != 0 || setup(&r, path, err) != 0) {
         fprintf(stderr, "adsmith-campaigner: %s\n", err);
         teardown(&r);
         return 1;

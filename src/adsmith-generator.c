@@ -42,6 +42,8 @@
 #include "cfg.h"
 #include "db.h"
 #include "jobq.h"
+#include "listener.h"
+#include "wakeup.h"
 #include "log.h"
 #include "render.h"
 #include "sigv4.h"
@@ -51,26 +53,11 @@
 #include "webhook_deliverer.h"
 
 #define BUILTIN_BATCH 4
-#define DB_BACKOFF_MIN_MS 250
-#define DB_BACKOFF_MAX_MS 30000
 /* After the grace period, how long to keep trying to release jobs to a
  * database that is away before leaving them to lease expiry. */
 #define RELEASE_WAIT_MS 5000
 
-static int wake_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t got_term;
 
-static void on_term(int sig)
-{
-    int saved = errno;
-
-    (void)sig;
-    got_term = 1;
-    if (wake_pipe[1] >= 0 && write(wake_pipe[1], "x", 1) < 0) {
-        /* The pipe is full: the loop is awake anyway. */
-    }
-    errno = saved;
-}
 
 enum slot_state { SLOT_FREE = 0, SLOT_RUNNING, SLOT_DONE };
 enum outcome { OUT_COMPLETE, OUT_FAIL, OUT_RELEASE };
@@ -105,9 +92,7 @@ struct gen {
     int nslots, busy;            /* busy: slots not FREE */
     double limit;                /* adaptive concurrency, 1..nslots */
     double last_cut;
-    unsigned long listen_gen;    /* db generation LISTEN was issued on; 0: none */
-    double db_retry_at;
-    long db_backoff;
+    struct listener lsn;         /* the connection and its LISTEN */
     int more;                    /* due jobs may be waiting */
     double next_sweep, next_heartbeat, next_due;
     int draining;
@@ -117,35 +102,17 @@ struct gen {
 
 static void db_lost(struct gen *g, const char *err)
 {
-    if (g->listen_gen != 0)   /* libpq's messages run on over several lines */
-        log_warn("database connection lost: %.*s", (int)strcspn(err, "\n"), err);
-    g->listen_gen = 0;
-    db_drop(g->db);
+    listener_lost(&g->lsn, err);
 }
 
 /* Makes sure we are connected and LISTENing on this connection. */
 static int db_ready(struct gen *g, double now)
 {
-    char err[ADS_ERRSZ];
-    PGconn *c = db_conn(g->db);
+    int rc = listener_ready(&g->lsn, now);
 
-    if (g->listen_gen != 0 && g->listen_gen == db_generation(g->db) && c != NULL &&
-        PQstatus(c) == CONNECTION_OK)
-        return 1;
-    if (now < g->db_retry_at)
-        return 0;
-    if (db_simple(g->db, "LISTEN " JOBQ_CHANNEL, err) != DB_OK) {
-        log_warn("%s; retrying in %ld ms", err, g->db_backoff);
-        g->listen_gen = 0;
-        g->db_retry_at = now + (double)g->db_backoff;
-        g->db_backoff = g->db_backoff * 2 < DB_BACKOFF_MAX_MS ? g->db_backoff * 2 : DB_BACKOFF_MAX_MS;
-        return 0;
-    }
-    g->listen_gen = db_generation(g->db);
-    g->db_backoff = DB_BACKOFF_MIN_MS;
-    g->more = 1;                 /* notifications may have been missed */
-    log_info("listening for jobs");
-    return 1;
+    if (rc == LISTENER_FRESH)
+        g->more = 1;                 /* notifications may have been missed */
+    return rc != LISTENER_DOWN;
 }
 
 /* Ends a slot's model call, finished or not. */
@@ -591,7 +558,7 @@ static double wake_time(const struct gen *g, double now, int db_up)
     double until = g->next_sweep;
     int unwritten = 0, i;
 
-    until = min_pos(until, db_up ? g->next_heartbeat : g->db_retry_at);
+    until = min_pos(until, db_up ? g->next_heartbeat : g->lsn.retry_at);
     if (g->next_due > 0)
         until = min_pos(until, g->next_due);
     if (g->draining)
@@ -602,7 +569,7 @@ static double wake_time(const struct gen *g, double now, int db_up)
             until = min_pos(until, g->slots[i].retry_at);
     }
     if ((unwritten > 0 && db_up) || (g->more && db_up && !g->draining && (int)g->limit > g->busy) ||
-        (got_term && !g->draining))
+        (wakeup_stopping() && !g->draining))
         return now;
     return until;
 }
@@ -616,7 +583,7 @@ static void wait_events(struct gen *g, double now, int db_up)
     CURLMsg *m;
     PGconn *c = db_conn(g->db);
 
-    fds[nfds].fd = wake_pipe[0];
+    fds[nfds].fd = wakeup_fd();
     fds[nfds].events = CURL_WAIT_POLLIN;
     fds[nfds++].revents = 0;
     if (db_up && c != NULL && PQsocket(c) >= 0) {
@@ -625,11 +592,8 @@ static void wait_events(struct gen *g, double now, int db_up)
         fds[nfds++].revents = 0;
     }
     curl_multi_poll(g->multi, fds, nfds, until > now ? (int)(until - now) + 1 : 0, NULL);
-    if (fds[0].revents != 0) {
-        char drain[64];
-        while (read(wake_pipe[0], drain, sizeof drain) > 0)
-            ;
-    }
+    if (fds[0].revents != 0)
+        wakeup_drain();
     curl_multi_perform(g->multi, &running);
     now = ads_now_ms();
     while ((m = curl_multi_info_read(g->multi, &queued)) != NULL) {
@@ -663,6 +627,7 @@ static int setup(struct gen *g, const char *path, char *err)
     g->db = db_open(g->cfg.database_url, err);
     if (g->db == NULL || (g->store = store_open(&g->cfg, err)) == NULL)
         return -1;
+    listener_init(&g->lsn, g->db, JOBQ_CHANNEL, "jobs");
     g->multi = curl_multi_init();
     g->nslots = (int)g->cfg.generator_concurrency;
     g->slots = calloc((size_t)g->nslots, sizeof *g->slots);
@@ -686,7 +651,6 @@ static int setup(struct gen *g, const char *path, char *err)
         snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = '\0';
     snprintf(g->worker, sizeof g->worker, "%s:%d", host, (int)getpid());
-    g->db_backoff = DB_BACKOFF_MIN_MS;
     return 0;
 }
 
@@ -708,23 +672,6 @@ static void teardown(struct gen *g)
     cfg_free(&g->cfg);
 }
 
-static int install_signals(char *err)
-{
-    struct sigaction sa;
-
-    if (pipe(wake_pipe) != 0 || fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
-        fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK) != 0) {
-        ads_errf(err, "cannot create the wake-up pipe");
-        return -1;
-    }
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    return 0;
-}
 
 /* One turn of the loop; 0 to go on, 1 when it is time to exit. */
 static int step(struct gen *g)
@@ -732,7 +679,7 @@ static int step(struct gen *g)
     double now = ads_now_ms();
     int up;
 
-    if (got_term && !g->draining) {
+    if (wakeup_stopping() && !g->draining) {
         g->draining = 1;
         g->drain_deadline = now + (double)g->cfg.shutdown_grace * 1000;
         log_info("stopping: finishing %d job(s) in hand (grace %ld s)", g->busy, g->cfg.shutdown_grace);
@@ -749,7 +696,7 @@ static int step(struct gen *g)
     up = db_ready(g, now);
     if (up)
         flush(g);
-    up = up && g->listen_gen != 0;
+    up = up && g->lsn.gen != 0;
     /* A retry or an expired lease coming due is a sweep of its own: the
      * job may need reaping rather than claiming. */
     if (up && (now >= g->next_sweep || (g->next_due > 0 && now >= g->next_due))) {
@@ -765,7 +712,7 @@ static int step(struct gen *g)
     if (up && !g->draining && g->more)
         claim(g, now);
     relaunch_due(g, now);
-    wait_events(g, now, g->listen_gen != 0);
+    wait_events(g, now, g->lsn.gen != 0);
     return 0;
 }
 
@@ -789,7 +736,7 @@ int main(int argc, char **argv)
         }
     }
     memset(&g, 0, sizeof g);
-    if (setup(&g, path, err) != 0 || install_signals(err) != 0) {
+    if (setup(&g, path, err) != 0 || wakeup_install(err) != 0) {
         fprintf(stderr, "adsmith-generator: %s\n", err);
         teardown(&g);
         return 1;

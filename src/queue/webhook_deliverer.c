@@ -4,6 +4,7 @@
 #include "campaignq.h"
 #include "db.h"
 #include "jobq.h"
+#include "listener.h"
 #include "log.h"
 #include "util.h"
 #include "webhook.h"
@@ -21,8 +22,6 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
-#define DB_BACKOFF_MIN_MS 250
-#define DB_BACKOFF_MAX_MS 30000
 /* A claim outlives the attempt's own timeout by this much (DNS, signing). */
 #define LEASE_MARGIN_MS 15000
 /* A receiver's answer is read and dropped; a longer one ends the attempt. */
@@ -67,42 +66,25 @@ struct webhook_deliverer {
     long timeout_ms, max_attempts, backoff_ms, sweep_ms;
     struct slot slots[WEBHOOK_DELIVERER_SLOTS];
     int busy;
-    unsigned long listen_gen;
-    double db_retry_at, next_sweep, next_due;
-    long db_backoff;
+    struct listener lsn;         /* the connection and its LISTEN */
+    double next_sweep, next_due;
     int more;
     int warned_unsigned;
 };
 
 static void db_lost(struct webhook_deliverer *d, const char *err)
 {
-    if (d->listen_gen != 0)
-        log_warn("webhooks: database connection lost: %.*s", (int)strcspn(err, "\n"), err);
-    d->listen_gen = 0;
-    db_drop(d->db);
+    listener_lost(&d->lsn, err);
 }
 
-/* Connected and LISTENing on this connection; 1 when so. */
+/* Makes sure we are connected and LISTENing on this connection. */
 static int db_ready(struct webhook_deliverer *d, double now)
 {
-    char err[ADS_ERRSZ];
-    PGconn *c = db_conn(d->db);
+    int rc = listener_ready(&d->lsn, now);
 
-    if (d->listen_gen != 0 && d->listen_gen == db_generation(d->db) && c != NULL &&
-        PQstatus(c) == CONNECTION_OK)
-        return 1;
-    if (now < d->db_retry_at)
-        return 0;
-    if (db_simple(d->db, "LISTEN " WEBHOOKQ_CHANNEL, err) != DB_OK) {
-        d->listen_gen = 0;
-        d->db_retry_at = now + (double)d->db_backoff;
-        d->db_backoff = d->db_backoff * 2 < DB_BACKOFF_MAX_MS ? d->db_backoff * 2 : DB_BACKOFF_MAX_MS;
-        return 0;
-    }
-    d->listen_gen = db_generation(d->db);
-    d->db_backoff = DB_BACKOFF_MIN_MS;
-    d->more = 1;                 /* notifications may have been missed */
-    return 1;
+    if (rc == LISTENER_FRESH)
+        d->more = 1;                 /* notifications may have been missed */
+    return rc != LISTENER_DOWN;
 }
 
 static void slot_free(struct webhook_deliverer *d, struct slot *s)
@@ -366,7 +348,7 @@ static int wait_events(struct webhook_deliverer *d, double now, int up)
 {
     struct curl_waitfd fds[2];
     unsigned nfds = 0;
-    double until = up ? d->next_sweep : d->db_retry_at;
+    double until = up ? d->next_sweep : d->lsn.retry_at;
     int running = 0, queued = 0, stop = 0;
     PGconn *c = db_conn(d->db);
     CURLMsg *m;
@@ -397,7 +379,7 @@ static int wait_events(struct webhook_deliverer *d, double now, int up)
         if (s != NULL)
             done(d, s, m->data.result);
     }
-    if (nfds == 2 && d->listen_gen != 0) {
+    if (nfds == 2 && d->lsn.gen != 0) {
         PGnotify *n;
         if (!PQconsumeInput(c)) {
             db_lost(d, PQerrorMessage(c));
@@ -428,7 +410,7 @@ static void *run(void *arg)
         }
         if (up && d->more)
             claim(d, now);
-        if (wait_events(d, now, up && d->listen_gen != 0))
+        if (wait_events(d, now, up && d->lsn.gen != 0))
             break;
     }
     for (i = 0; i < WEBHOOK_DELIVERER_SLOTS; i++) {
@@ -471,7 +453,6 @@ struct webhook_deliverer *webhook_deliverer_start(const struct config *cfg, char
     d->max_attempts = cfg->webhook_max_attempts;
     d->backoff_ms = cfg->webhook_backoff_ms;
     d->sweep_ms = cfg->poll_interval * 1000;
-    d->db_backoff = DB_BACKOFF_MIN_MS;
     d->multi = curl_multi_init();
     if (d->secret == NULL || d->multi == NULL || pipe(d->wake) != 0 ||
         fcntl(d->wake[0], F_SETFL, O_NONBLOCK) != 0) {
@@ -483,6 +464,7 @@ struct webhook_deliverer *webhook_deliverer_start(const struct config *cfg, char
         destroy(d);
         return NULL;
     }
+    listener_init(&d->lsn, d->db, WEBHOOKQ_CHANNEL, "webhooks");
     curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)WEBHOOK_DELIVERER_SLOTS);
     if (pthread_create(&d->thread, NULL, run, d) != 0) {
         ads_errf(err, "cannot start the webhook thread");
