@@ -426,30 +426,26 @@ static void png_quiet(png_structp png, png_const_charp msg)
 
 /* Interlaced: the last pass completes each row and earlier passes need the
  * row's previous state, so the whole image is held (the memory bound was
- * checked before). */
-static int png_rows_interlaced(png_structp png, struct png_src *src, png_uint_32 w, png_uint_32 h, int passes,
-                               struct grid *g, unsigned char **full, png_bytep **rows)
+ * checked before). full and rows are the caller's, allocated before the
+ * first read so that a longjmp out of libpng still finds them to free. */
+static void png_rows_interlaced(png_structp png, struct png_src *src, png_uint_32 w, png_uint_32 h, int passes,
+                                struct grid *g, unsigned char *full, png_bytep *rows)
 {
     png_uint_32 y;
     int pass;
 
-    *full = malloc((size_t)w * h * 4);
-    *rows = malloc(sizeof **rows * h);
-    if (*full == NULL || *rows == NULL)
-        return -1;
     for (y = 0; y < h; y++)
-        (*rows)[y] = *full + (size_t)y * w * 4;
+        rows[y] = full + (size_t)y * w * 4;
     for (pass = 0; pass < passes; pass++)
         for (y = 0; y < h; y++) {
             if (over_cpu(src->b, src->msg, sizeof src->msg)) {
                 src->code = IMGDEC_LIMIT;
                 png_error(png, src->msg);
             }
-            png_read_row(png, (*rows)[y], NULL);
+            png_read_row(png, rows[y], NULL);
         }
     for (y = 0; y < h; y++)
-        grid_row(g, (int)y, (*rows)[y], 4);
-    return 0;
+        grid_row(g, (int)y, rows[y], 4);
 }
 
 static int decode_png(const void *data, size_t len, const struct budget *b, int side,
@@ -518,12 +514,9 @@ static int decode_png(const void *data, size_t len, const struct budget *b, int 
         return IMGDEC_LIMIT;
     }
     if (passes > 1) {
-        unsigned char *f = NULL;
-        png_bytep *r = NULL;
-        rc = png_rows_interlaced(png, &src, w, h, passes, &g, &f, &r);
-        full = f;
-        rows = r;
-        if (rc != 0) {
+        full = malloc((size_t)w * h * 4);
+        rows = malloc(sizeof *rows * h);
+        if (full == NULL || rows == NULL) {
             ads_errf(err, "decoding needs more than the memory limit (interlaced PNG)");
             png_destroy_read_struct(&png, &info, NULL);
             grid_drop(&g);
@@ -532,6 +525,7 @@ static int decode_png(const void *data, size_t len, const struct budget *b, int 
             free(rows);
             return IMGDEC_LIMIT;
         }
+        png_rows_interlaced(png, &src, w, h, passes, &g, full, rows);
     } else {
         for (y = 0; y < h; y++) {
             if (over_cpu(b, src.msg, sizeof src.msg)) {

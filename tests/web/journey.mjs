@@ -34,7 +34,7 @@ function expect(cond, msg) {
 // each as a console error; anything else in the console fails the run).
 const EXPECTED = [
   { status: 401, path: /^\/api\/markets$/ },                  // the wrong key
-  { status: 400, path: /^\/api\/campaign\/tier-1$/ },          // the brief the API rejects
+  { status: 400, path: /^\/api\/campaigns?(\/tier-1)?$/ },   // the brief the API rejects (either route)
   { status: 404, path: /^\/api\/campaigns(\/[^/]*)?$/ },       // no asynchronous campaign route here
 ];
 const consoleErrors = [];
@@ -315,7 +315,7 @@ const cases = [
       return r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
     });
     await page.route('**/api/campaigns?*', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({
-      items: [{ product_id: id, name: 'Aurora Desk Lamp', status: 'completed', generation_method: 'fallback_campaign',
+      campaigns: [{ product_id: id, productId: id, product_name: 'Aurora Desk Lamp', status: 'completed', generation_method: 'fallback_campaign',
         created_at: '2026-11-25T10:00:00.000Z', completed_at: '2026-11-25T10:00:04.000Z' }], next_cursor: null }) }));
     try {
       await page.goto(`${BASE}/#new`);

@@ -28,13 +28,13 @@ export async function loadHistory(open, reset = true) {
     return false;
   }
   ul.hidden = false;
-  for (const it of r.data.items || []) {
+  for (const it of r.data.campaigns || []) {
     const id = it.product_id || it.productId;
-    const label = it.name || it.product_name || id;
+    const label = it.product_name || id;
     ul.append(h('li', { class: `card item ${it.status || ''}` },
       h('p', {}, h('strong', {}, label)),
-      h('p', { class: 'help' }, [it.status, it.generation_method, when(it.created_at || it.submitted_at)].filter(Boolean).join(' · ')),
-      it.status === 'failed' && it.error ? h('p', { class: 'error' }, it.error) : null,
+      h('p', { class: 'help' }, [it.status, it.generation_method, when(it.created_at)].filter(Boolean).join(' · ')),
+      it.status === 'failed' && it.code ? h('p', { class: 'error' }, `Failed: ${it.code}`) : null,
       h('button', { type: 'button', class: 'small', disabled: it.status && it.status !== 'completed' ? true : null,
         'aria-label': `Open ${label}`, onclick: () => reopen(id, open).catch((err) => { note.textContent = `The campaign could not be opened: ${err.message}`; }) }, 'Open')));
   }
