@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import importlib.util
 
 BASE, KEY = os.environ["ADS_BENCH_URL"], os.environ["ADS_BENCH_KEY"]
 VAR = os.environ["ADS_BENCH_VAR"]
@@ -202,6 +203,17 @@ def run_campaigns(body, n):
     return last - t0, submitted, methods, failed
 
 
+def probers():
+    """The bulkhead bench's probes: GET /api/assets/{id} back to back and
+    /api/health every 20 ms, on kept-alive connections."""
+    os.environ.setdefault("ADS_BENCH_ASSET", "bench-row")
+    spec = importlib.util.spec_from_file_location("bulkhead", os.path.join(os.path.dirname(__file__),
+                                                                           "bench-bulkhead.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod, mod.Prober("/api/assets/" + os.environ["ADS_BENCH_ASSET"], 0, True), mod.Prober("/api/health", 0.02, False)
+
+
 def main():
     body = brief()
     behave(os.environ["ADS_REKOGNITION_URL"], {"delay_ms": DELAY})
@@ -216,14 +228,24 @@ def main():
     base_total, base_camp = adsmith_rss_kib(pids)
     emus = emulator_pids()
     cpu0 = cpu_seconds(list(pids) + list(emus))
+    bulkhead, assets, health = probers()
     sampler.start()
+    assets.start()
+    health.start()
     tn, submitted, mn, fn = run_campaigns(body, N)
     sampler.stop = True
     sampler.join()
+    for p in (assets, health):
+        p.stop.set()
+        p.join()
     cpu1 = cpu_seconds(list(pids) + list(emus))
     print("T%d (%d async campaigns submitted at once, all %d accepted in %.2f s): %.2f s, methods %s%s"
           % (N, N, N, submitted, tn, ",".join(sorted(mn)), " FAILED %d: %s" % (len(fn), fn) if fn else ""))
     print("ratio T%d / T1: %.2f (goal <= 1.5)" % (N, tn / t1))
+    print("during the %d: GET /api/assets/{id} p50 %.2f ms p99 %.2f ms max %.2f ms (%d requests, %d errors) "
+          "(goal p99 < 10 ms); GET /api/health max %.2f ms (%d requests, %d errors) (goal < 50 ms)"
+          % (N, bulkhead.pct(assets.times, 50), bulkhead.pct(assets.times, 99), max(assets.times or [0]),
+             len(assets.times), assets.errors, max(health.times or [0]), len(health.times), health.errors))
     runs = []
     with open(os.path.join(VAR, "log", "campaigner.log")) as f:
         for line in f:
