@@ -151,14 +151,12 @@ int auth_revoke(struct db *db, long id, char *err)
         "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
     char idtxt[24];
     const char *vals[1] = { idtxt };
-    PGresult *r;
-    int rc, n;
+    long n;
+    int rc;
 
     snprintf(idtxt, sizeof idtxt, "%ld", id);
-    rc = db_exec(db, "auth_revoke", sql, 1, vals, &r, NULL, err);
+    rc = db_command(db, "auth_revoke", sql, 1, vals, &n, err);
     if (rc != DB_OK)
         return rc;
-    n = atoi(PQcmdTuples(r));
-    PQclear(r);
     return n == 1 ? DB_OK : 1;
 }

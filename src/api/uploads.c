@@ -102,7 +102,7 @@ int uploads_sweep(struct db *db, struct store *store, int *deleted, char *err)
         " ORDER BY expires_at LIMIT 100";
     static const char del[] =
         "DELETE FROM uploads WHERE bucket = $1 AND s3_key = $2 AND uploaded_at IS NULL AND expires_at < now()";
-    PGresult *r, *d;
+    PGresult *r;
     int rc, i;
 
     *deleted = 0;
@@ -120,11 +120,9 @@ int uploads_sweep(struct db *db, struct store *store, int *deleted, char *err)
         }
         if (st != STORE_NOT_FOUND)
             break;       /* the store is failing: keep the slots, and the sweep short */
-        rc = db_exec(db, "uploads_delete", del, 2, vals, &d, NULL, err);
-        if (rc == DB_OK) {
-            *deleted += atoi(PQcmdTuples(d));
-            PQclear(d);
-        }
+        long n = 0;
+        rc = db_command(db, "uploads_delete", del, 2, vals, &n, err);
+        *deleted += (int)n;
     }
     PQclear(r);
     return rc;

@@ -218,3 +218,33 @@ void db_rollback(struct db *db)
         db_drop(db);
     db->in_tx = 0;
 }
+
+int db_command(struct db *db, const char *name, const char *sql, int nparams,
+               const char *const *values, long *affected, char *err)
+{
+    PGresult *r;
+    int rc = db_exec(db, name, sql, nparams, values, &r, NULL, err);
+
+    if (affected != NULL)
+        *affected = rc == DB_OK ? atol(PQcmdTuples(r)) : 0;
+    if (rc == DB_OK)
+        PQclear(r);
+    return rc;
+}
+
+int db_query_due_ms(struct db *db, const char *name, const char *sql, long *ms, char *err)
+{
+    PGresult *r;
+    int rc = db_exec(db, name, sql, 0, NULL, &r, NULL, err);
+
+    *ms = -1;
+    if (rc != DB_OK)
+        return rc;
+    if (PQntuples(r) == 1 && PQnfields(r) >= 1 && !PQgetisnull(r, 0, 0)) {
+        *ms = atol(PQgetvalue(r, 0, 0));
+        if (*ms < 0)
+            *ms = 0;
+    }
+    PQclear(r);
+    return DB_OK;
+}

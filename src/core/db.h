@@ -30,6 +30,17 @@ void db_close(struct db *db);
 int db_exec(struct db *db, const char *name, const char *sql, int nparams,
             const char *const *values, PGresult **res, char *sqlstate, char *err);
 
+/* db_exec for a statement that returns no rows: *affected (may be NULL)
+ * gets how many rows it touched. */
+int db_command(struct db *db, const char *name, const char *sql, int nparams,
+               const char *const *values, long *affected, char *err);
+
+/* db_exec for a query answering the milliseconds until the next thing of a
+ * queue is due, or NULL when nothing is: *ms gets -1 for NULL (or no row),
+ * 0 for what is already due, else the number. (GREATEST(0, x) in the SQL
+ * would not do: it ignores a NULL, and "nothing due" would become "now".) */
+int db_query_due_ms(struct db *db, const char *name, const char *sql, long *ms, char *err);
+
 /* Plain statement without parameters (BEGIN, COMMIT, LISTEN, migrations). */
 int db_simple(struct db *db, const char *sql, char *err);
 

@@ -150,15 +150,13 @@ int campaignq_release(struct db *db, const char *worker, const struct campaignq_
         " WHERE product_id = $1::uuid AND locked_by = $2 AND attempts = $3::int AND status = 'running'";
     char attempts[16];
     const char *vals[3] = { job->product_id, worker, attempts };
-    PGresult *r;
-    int rc, n;
+    long n;
+    int rc;
 
     snprintf(attempts, sizeof attempts, "%d", job->attempts);
-    rc = db_exec(db, "campaignq_release", sql, 3, vals, &r, NULL, err);
+    rc = db_command(db, "campaignq_release", sql, 3, vals, &n, err);
     if (rc != DB_OK)
         return rc;
-    n = atoi(PQcmdTuples(r));
-    PQclear(r);
     return n == 1 ? DB_OK : 1;
 }
 
@@ -219,17 +217,13 @@ int campaignq_reap(struct db *db, long max_attempts, int *n, char *err)
         "   AND (locked_until IS NULL OR locked_until < now())";
     char maxs[24];
     const char *vals[1] = { maxs };
-    PGresult *r;
+    long affected;
     int rc;
 
     snprintf(maxs, sizeof maxs, "%ld", max_attempts);
-    *n = 0;
-    rc = db_exec(db, "campaignq_reap", sql, 1, vals, &r, NULL, err);
-    if (rc != DB_OK)
-        return rc;
-    *n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return DB_OK;
+    rc = db_command(db, "campaignq_reap", sql, 1, vals, &affected, err);
+    *n = (int)affected;
+    return rc;
 }
 
 int campaignq_next_due(struct db *db, long *ms, char *err)
@@ -238,20 +232,7 @@ int campaignq_next_due(struct db *db, long *ms, char *err)
         "SELECT ceil(extract(epoch FROM min(CASE WHEN status = 'running' THEN locked_until ELSE run_after END)"
         "                              - clock_timestamp()) * 1000)::bigint"
         " FROM campaign_jobs WHERE status IN ('pending', 'running')";
-    PGresult *r;
-    int rc;
-
-    *ms = -1;
-    rc = db_exec(db, "campaignq_next_due", sql, 0, NULL, &r, NULL, err);
-    if (rc != DB_OK)
-        return rc;
-    if (!PQgetisnull(r, 0, 0)) {
-        *ms = atol(PQgetvalue(r, 0, 0));
-        if (*ms < 0)
-            *ms = 0;
-    }
-    PQclear(r);
-    return DB_OK;
+    return db_query_due_ms(db, "campaignq_next_due", sql, ms, err);
 }
 
 void campaignq_job_clear(struct campaignq_job *job)

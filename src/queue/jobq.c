@@ -230,17 +230,13 @@ int jobq_reap(struct db *db, long max_attempts, int *n, char *err)
         "   AND (locked_until IS NULL OR locked_until < now())";
     char maxs[24];
     const char *vals[1] = { maxs };
-    PGresult *r;
+    long affected;
     int rc;
 
     snprintf(maxs, sizeof maxs, "%ld", max_attempts);
-    *n = 0;
-    rc = db_exec(db, "jobq_reap", sql, 1, vals, &r, NULL, err);
-    if (rc != DB_OK)
-        return rc;
-    *n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return DB_OK;
+    rc = db_command(db, "jobq_reap", sql, 1, vals, &affected, err);
+    *n = (int)affected;
+    return rc;
 }
 
 int jobq_next_due(struct db *db, long *ms, char *err)
@@ -249,20 +245,7 @@ int jobq_next_due(struct db *db, long *ms, char *err)
         "SELECT ceil(extract(epoch FROM min(greatest(run_after, coalesce(locked_until, run_after)))"
         "                              - clock_timestamp()) * 1000)::bigint"
         " FROM generated_images WHERE status = 'pending'";
-    PGresult *r;
-    int rc;
-
-    *ms = -1;
-    rc = db_exec(db, "jobq_next_due", sql, 0, NULL, &r, NULL, err);
-    if (rc != DB_OK)
-        return rc;
-    if (!PQgetisnull(r, 0, 0)) {
-        *ms = atol(PQgetvalue(r, 0, 0));
-        if (*ms < 0)
-            *ms = 0;
-    }
-    PQclear(r);
-    return DB_OK;
+    return db_query_due_ms(db, "jobq_next_due", sql, ms, err);
 }
 
 int jobq_list(struct db *db, const char *status, long limit, FILE *f, char *err)
@@ -301,16 +284,8 @@ int jobq_retry(struct db *db, const char *id, long *n, char *err)
         " run_after = clock_timestamp(), locked_until = NULL, locked_by = NULL"
         " WHERE status = 'failed' AND ($1::text IS NULL OR request_id = $1)";
     const char *vals[1] = { id };
-    PGresult *r;
-    int rc;
 
-    *n = 0;
-    rc = db_exec(db, "jobq_retry", sql, 1, vals, &r, NULL, err);
-    if (rc != DB_OK)
-        return rc;
-    *n = atol(PQcmdTuples(r));
-    PQclear(r);
-    return DB_OK;
+    return db_command(db, "jobq_retry", sql, 1, vals, n, err);
 }
 
 /* Splits a cursor into its microseconds and request id; -1 when malformed. */

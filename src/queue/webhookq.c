@@ -105,22 +105,8 @@ int webhookq_next_due(struct db *db, long *ms, char *err)
     static const char sql[] =
         "SELECT ceil(extract(epoch FROM min(greatest(due_at, coalesce(locked_until, due_at))) - now())"
         " * 1000)::bigint FROM webhook_deliveries WHERE state = 'pending'";
-    PGresult *r;
-    int rc = db_exec(db, "webhookq_next_due", sql, 0, NULL, &r, NULL, err);
 
-    if (rc != DB_OK)
-        return rc;
-    /* Clamped here, not with greatest(0, ...) in SQL: that ignores a NULL
-     * and would turn "nothing pending" into "due now". */
-    if (PQgetisnull(r, 0, 0)) {
-        *ms = -1;
-    } else {
-        *ms = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-        if (*ms < 0)
-            *ms = 0;
-    }
-    PQclear(r);
-    return DB_OK;
+    return db_query_due_ms(db, "webhookq_next_due", sql, ms, err);
 }
 
 void webhookq_item_clear(struct webhookq_item *it)
