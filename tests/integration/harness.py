@@ -234,18 +234,24 @@ def campaign_from_photo(key, brief, photo, timeout=60):
 GENERATORS = []
 
 
-def start_generator(**env):
-    """Starts an adsmith-generator; env overrides config keys (ADSMITH_*)."""
-    n = len(GENERATORS) + 1
-    log = open(os.path.join(VAR, "log", "generator-%d.log" % n), "a")
+def start_process(program, ready, procs, **env):
+    """Starts adsmith-PROGRAM of the stack's prefix, appended to procs, its
+    log in log/PROGRAM-N.log; env overrides config keys (ADSMITH_*). Waits
+    for the line ready in its log."""
+    n = len(procs) + 1
+    log = open(os.path.join(VAR, "log", "%s-%d.log" % (program, n)), "a")
     e = dict(os.environ, ADSMITH_CONFIG=os.path.join(VAR, "adsmith.conf"))
     e.update({"ADSMITH_" + k.upper(): str(v) for k, v in env.items()})
-    p = subprocess.Popen(RUNAS + [os.path.join(PREFIX, "sbin", "adsmith-generator")],
+    p = subprocess.Popen(RUNAS + [os.path.join(PREFIX, "sbin", "adsmith-" + program)],
                          stdout=log, stderr=log, env=e)
     p.log_path = log.name
-    GENERATORS.append(p)
-    expect(wait_until(lambda: "listening for jobs" in read_log(p), 10), "generator did not start: " + read_log(p))
+    procs.append(p)
+    expect(wait_until(lambda: ready in read_log(p), 10), "%s did not start: %s" % (program, read_log(p)))
     return p
+
+
+def start_generator(**env):
+    return start_process("generator", "listening for jobs", GENERATORS, **env)
 
 
 def read_log(p):
@@ -253,7 +259,7 @@ def read_log(p):
         return f.read()
 
 
-def stop_generator(p, sig=signal.SIGTERM, timeout=40):
+def stop_process(p, sig=signal.SIGTERM, timeout=40):
     if p.poll() is None:
         p.send_signal(sig)
         p.wait(timeout)
@@ -263,7 +269,7 @@ def stop_generator(p, sig=signal.SIGTERM, timeout=40):
 def stop_all():
     for p in GENERATORS:
         if p.poll() is None:
-            stop_generator(p, signal.SIGKILL)
+            stop_process(p, signal.SIGKILL)
 
 
 def pg_ctl(action):

@@ -10,15 +10,14 @@ poll_interval = 30 s and campaign_deadline_ms = 6000."""
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (PREFIX, RUNAS, VAR, Emulator, config_value, ctl, expect, expect_error, get, lamp_brief, pg_ctl,  # noqa: E402
-                     post, request, run, sql, test, wait_until)
+from harness import (Emulator, config_value, ctl, expect, expect_error, get, lamp_brief, pg_ctl,  # noqa: E402
+                     post, read_log, request, run, sql, start_process, stop_process, test, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 BOB = os.environ["ADS_KEY_BOB"]
@@ -39,29 +38,7 @@ def calm():
 
 
 def start_campaigner(**env):
-    """Starts an adsmith-campaigner; env overrides config keys (ADSMITH_*)."""
-    n = len(CAMPAIGNERS) + 1
-    log = open(os.path.join(VAR, "log", "campaigner-%d.log" % n), "a")
-    e = dict(os.environ, ADSMITH_CONFIG=os.path.join(VAR, "adsmith.conf"))
-    e.update({"ADSMITH_" + k.upper(): str(v) for k, v in env.items()})
-    p = subprocess.Popen(RUNAS + [os.path.join(PREFIX, "sbin", "adsmith-campaigner")],
-                         stdout=log, stderr=log, env=e)
-    p.log_path = log.name
-    CAMPAIGNERS.append(p)
-    expect(wait_until(lambda: "listening for campaigns" in read_log(p), 10), "campaigner did not start: " + read_log(p))
-    return p
-
-
-def read_log(p):
-    with open(p.log_path) as f:
-        return f.read()
-
-
-def stop_campaigner(p, sig=signal.SIGTERM, timeout=40):
-    if p.poll() is None:
-        p.send_signal(sig)
-        p.wait(timeout)
-    return p.returncode
+    return start_process("campaigner", "listening for campaigns", CAMPAIGNERS, **env)
 
 
 def running_campaigners():
@@ -71,7 +48,7 @@ def running_campaigners():
 def only_campaigner(**env):
     """Exactly one campaigner runs, started with env."""
     for p in running_campaigners():
-        stop_campaigner(p, signal.SIGKILL)
+        stop_process(p, signal.SIGKILL)
     return start_campaigner(**env)
 
 
@@ -242,7 +219,7 @@ def listing_is_newest_first_and_cursors_survive_concurrent_inserts():
     expect(code == 0, err)
     key = out.strip()
     for p in running_campaigners():      # the jobs only need to exist
-        stop_campaigner(p, signal.SIGKILL)
+        stop_process(p, signal.SIGKILL)
     body = dict(BRIEF, upload_id=upload(key=key))
 
     def submit_many(n, into):
@@ -302,7 +279,7 @@ def a_runner_killed_mid_campaign_loses_nothing_and_gives_one_result():
            job(pid))
     expect(wait_until(lambda: job(pid) == "running|1", 5), job(pid))
     expect(status(pid)["status"] == "running")
-    stop_campaigner(first, signal.SIGKILL)
+    stop_process(first, signal.SIGKILL)
     calm()
     start_campaigner()
     # The 5 s lease expires, then the new runner takes the job and runs it again.
@@ -359,7 +336,7 @@ def sigterm_finishes_the_campaigns_in_hand():
     REKOGNITION.behave(delay_ms=1500)
     pid = submit(dict(BRIEF, upload_id=upload()))["product_id"]
     expect(wait_until(lambda: job(pid, "status") == "running", 5), job(pid))
-    expect(stop_campaigner(runner, signal.SIGTERM) == 0)
+    expect(stop_process(runner, signal.SIGTERM) == 0)
     expect(job(pid, "status, attempts") == "completed|1", job(pid, "*"))
     expect(products_rows(pid) == 1)
     calm()
@@ -374,7 +351,7 @@ def sigterm_releases_what_the_grace_cannot_finish():
     pid = submit(dict(BRIEF, upload_id=upload()))["product_id"]
     expect(wait_until(lambda: job(pid, "status") == "running", 5), job(pid))
     t0 = time.time()
-    expect(stop_campaigner(runner, signal.SIGTERM) == 0)
+    expect(stop_process(runner, signal.SIGTERM) == 0)
     expect(time.time() - t0 < 4, "stopping took %.1f s" % (time.time() - t0))
     # Back in the queue at once, the attempt not counted, no lease left.
     expect(job(pid, "status, attempts, locked_by") == "pending|0|", job(pid, "*"))
@@ -400,5 +377,5 @@ if __name__ == "__main__":
         passed, failed = run(sys.argv[1:] or None)
     finally:
         for p in running_campaigners():
-            stop_campaigner(p, signal.SIGKILL)
+            stop_process(p, signal.SIGKILL)
     sys.exit(1 if failed else 0)

@@ -20,8 +20,8 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (GENERATORS, PREFIX, RUNAS, VAR, Emulator, config_value, ctl, expect, get, new_source,  # noqa: E402
-                     pg_ctl, post, read_log, request, run, sql, start_generator, stop_all, stop_generator, test,
+from harness import (GENERATORS, VAR, Emulator, config_value, ctl, expect, get, new_source,  # noqa: E402
+                     pg_ctl, post, read_log, request, run, sql, start_generator, stop_all, stop_process, test,
                      wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
@@ -222,7 +222,7 @@ def sigkill_mid_job_loses_nothing_and_the_job_completes_once():
     behave(hang=1, hang_ms=2000)
     rid = enqueue("A job whose generator is killed mid-call")
     expect(wait_until(lambda: stats()["in_flight"] == 1, 5), "the call did not start")
-    stop_generator(gen, signal.SIGKILL)
+    stop_process(gen, signal.SIGKILL)
     expect(row(rid, "status, attempts") == "pending|1")
     start_generator()
     # The 5 s lease expires, then the new generator takes the job.
@@ -248,7 +248,7 @@ def two_generators_share_the_queue_and_run_each_job_once():
     expect(all(calls.get(p) == 1 for p in prompts), "a job ran twice: %s" % [p for p in prompts if calls.get(p) != 1][:5])
     workers = sql("SELECT count(DISTINCT locked_by) FROM generated_images WHERE request_id IN ('%s')" % "','".join(rids))
     expect(workers == "2", "both generators should have worked: %s" % workers)
-    stop_generator(second)
+    stop_process(second)
 
 
 @test
@@ -278,7 +278,7 @@ def sigterm_finishes_the_jobs_in_hand():
     rids = [enqueue("Image in hand at shutdown %d" % i) for i in range(4)]
     expect(wait_until(lambda: stats()["in_flight"] == 4, 5), "calls did not start")
     t0 = time.time()
-    expect(stop_generator(gen) == 0)
+    expect(stop_process(gen) == 0)
     expect(time.time() - t0 < 5)
     for rid in rids:
         expect(row(rid, "status, attempts") == "completed|1", row(rid, "status, attempts, error"))
@@ -289,13 +289,13 @@ def sigterm_finishes_the_jobs_in_hand():
 def sigterm_releases_what_the_grace_period_cannot_finish():
     for p in GENERATORS:
         if p.poll() is None:
-            stop_generator(p)
+            stop_process(p)
     gen = start_generator(shutdown_grace=1)
     behave(hang=2, hang_ms=20000)
     rids = [enqueue("Image released at shutdown %d" % i) for i in range(2)]
     expect(wait_until(lambda: stats()["in_flight"] == 2, 5), "calls did not start")
     t0 = time.time()
-    expect(stop_generator(gen) == 0)
+    expect(stop_process(gen) == 0)
     expect(time.time() - t0 < 4, "shutdown took %.1f s" % (time.time() - t0))
     for rid in rids:
         expect(row(rid, "status, attempts, locked_by IS NULL, run_after <= now()") == "pending|0|t|t", row(rid))
@@ -311,7 +311,7 @@ def sigterm_releases_what_the_grace_period_cannot_finish():
 def missed_notifications_and_dead_leases_are_caught_by_the_sweep():
     for p in GENERATORS:
         if p.poll() is None:
-            stop_generator(p)
+            stop_process(p)
     gen = start_generator(poll_interval=1)
     behave()
     lost, dead = "sweep-" + uuid.uuid4().hex[:8], "reap-" + uuid.uuid4().hex[:8]
@@ -326,7 +326,7 @@ def missed_notifications_and_dead_leases_are_caught_by_the_sweep():
     expect(wait_status(lost, "completed", 5), row(lost))
     expect(wait_status(dead, "failed", 5), row(dead))
     expect("lease expired" in row(dead, "error") and row(dead, "dead_lettered_at IS NOT NULL") == "t")
-    stop_generator(gen)
+    stop_process(gen)
     start_generator()
 
 
@@ -365,7 +365,7 @@ def a_slow_s3_store_holds_no_other_job_up():
     attempt."""
     for p in GENERATORS:
         if p.poll() is None:
-            stop_generator(p)
+            stop_process(p)
     s3, url = start_s3()
     s3emu = Emulator(url)
     gen = None
@@ -388,7 +388,7 @@ def a_slow_s3_store_holds_no_other_job_up():
                 o = s3emu.call("/_emu/object?bucket=adsmith-assets&key=" + j["s3_key"])
                 expect(j["attempts"] == 1 and j["s3_url"].startswith(url + "/adsmith-assets/generated/"), j)
                 expect(o["content_type"] == "image/png" and o["meta"].get("x-amz-meta-request-id") == rid, o)
-            stop_generator(gen)
+            stop_process(gen)
         gen = start_generator(storage="s3", s3_endpoint=url, s3_path_style="yes", s3_retries=3)
         s3emu.call("/_emu/delay?ms=0", {})
         before = s3emu.stats()["failed_injected"]
@@ -399,7 +399,7 @@ def a_slow_s3_store_holds_no_other_job_up():
         expect(re.search(r"S3 PutObject: HTTP 503 SlowDown.*; retrying", read_log(gen)), read_log(gen)[-2000:])
     finally:
         if gen is not None:
-            stop_generator(gen)
+            stop_process(gen)
         s3.kill()
         s3.wait()
         start_generator()
