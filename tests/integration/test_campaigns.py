@@ -295,11 +295,15 @@ def a_runner_killed_mid_campaign_loses_nothing_and_gives_one_result():
 def postgres_restarted_mid_run_and_every_campaign_completes_once():
     calm()
     runner = only_campaigner()
-    REKOGNITION.behave(delay_ms=2500)
+    REKOGNITION.behave(delay_ms=4000)
     uid = upload()
     pids = [submit(dict(BRIEF, upload_id=uid))["product_id"] for _ in range(4)]
-    expect(wait_until(lambda: sql("SELECT count(*) FROM campaign_jobs WHERE status = 'running' AND product_id IN ('%s')"
-                                  % "','".join(pids)) == "4", 5), "not all running")
+    # All four claimed, and still in their 4 s provider call when the
+    # database goes away.
+    expect(wait_until(lambda: sql("SELECT count(*) FROM campaign_jobs WHERE started_at IS NOT NULL AND status = 'running'"
+                                  " AND product_id IN ('%s')" % "','".join(pids)) == "4", 15),
+           "not all running: %s" % sql("SELECT status, attempts, error FROM campaign_jobs WHERE product_id IN ('%s')"
+                                       % "','".join(pids)))
     pg_ctl("stop")
     time.sleep(1.0)
     pg_ctl("start")
