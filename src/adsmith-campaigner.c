@@ -156,7 +156,7 @@ static void run_task(const struct runner *r, struct store *store, struct task *t
     }
     if (rc != STORE_OK) {
         log_error("campaign %s: image read: %s", t->job.correlation_id, err);
-        set_fail(t, "storage_error", 0, "", "Object storage failed");
+        set_fail(t, "storage_error", 0, "", store_error_text(rc));
         return;
     }
     brief = json_tokener_parse(t->job.brief);

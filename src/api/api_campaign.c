@@ -200,10 +200,10 @@ void route_campaign(struct call *c)
         return;
     rc = store_get(c->ctx->store, b.bucket, b.key, STORE_MAX_UPLOAD, &image, &image_len, err);
     if (rc != STORE_OK) {
-        if (rc == STORE_ERR)
+        if (rc != STORE_NOT_FOUND)
             log_error("campaign %s: image read: %s", corr, err);
         campaign_error(c, corr, rc == STORE_NOT_FOUND ? 404 : 502, rc == STORE_NOT_FOUND ? "not_found" : "storage_error",
-                       rc == STORE_NOT_FOUND ? "The image has not been uploaded yet" : "Object storage failed");
+                       rc == STORE_NOT_FOUND ? "The image has not been uploaded yet" : store_error_text(rc));
         api_campaign_brief_free(&b);
         return;
     }

@@ -158,9 +158,9 @@ void route_upload_status(struct call *c)
         return;
     }
     rc = store_head(c->ctx->store, bucket, key, &info, err);
-    if (rc == STORE_ERR) {
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
         log_error("upload status head: %s", err);
-        api_error(c, 502, "storage_error", NULL, "Object storage failed");
+        api_error(c, 502, "storage_error", NULL, "%s", store_error_text(rc));
         return;
     }
     if (rc == STORE_NOT_FOUND) {

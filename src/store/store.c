@@ -5,6 +5,15 @@
 
 #include <string.h>
 
+const char *store_error_text(int rc)
+{
+    if (rc == STORE_UNREACHABLE)
+        return "Object storage did not answer in time; try again";
+    if (rc == STORE_FULL)
+        return "Object storage is out of space";
+    return "Object storage failed";
+}
+
 struct store *store_open(const struct config *cfg, char *err)
 {
     if (strcmp(cfg->storage, "local") == 0)

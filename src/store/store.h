@@ -27,8 +27,13 @@ struct store_info {
 };
 
 /* STORE_FULL: a put failed for want of space (the local driver's disk or
- * quota); nothing of the object is left. */
-enum { STORE_OK = 0, STORE_ERR = -1, STORE_NOT_FOUND = 1, STORE_FULL = -2 };
+ * quota); nothing of the object is left. STORE_UNREACHABLE: the store never
+ * answered (every attempt timed out or could not connect), as apart from
+ * STORE_ERR, an answer that was an error. */
+enum { STORE_OK = 0, STORE_ERR = -1, STORE_NOT_FOUND = 1, STORE_FULL = -2, STORE_UNREACHABLE = -3 };
+
+/* The message a client is given for a failed store call's code. */
+const char *store_error_text(int rc);
 
 struct store *store_open(const struct config *cfg, char *err);
 void store_close(struct store *s);

@@ -254,6 +254,19 @@ static const char *put_type(const char *content_type)
     return content_type ? content_type : "application/octet-stream";
 }
 
+/* The store code for a finished call (rc -1: it never began): attempts
+ * with no HTTP status on the last one mean the server never answered. */
+static int failed_as(int rc, const struct outcall *c)
+{
+    if (rc == OUTCALL_OK)
+        return STORE_OK;
+    if (rc < 0)
+        return STORE_ERR;
+    if (c->status == 404)
+        return STORE_NOT_FOUND;
+    return c->attempt > 0 && c->status == 0 ? STORE_UNREACHABLE : STORE_ERR;
+}
+
 static int s3_put(struct store *base, const char *bucket, const char *key,
                   const void *data, size_t len, const char *content_type,
                   const struct sigv4_pair *meta, size_t nmeta, char *err)
@@ -262,8 +275,9 @@ static int s3_put(struct store *base, const char *bucket, const char *key,
     int rc = s3_run((struct s3_store *)base, &c, "PutObject", "PUT", bucket, key, data, len, put_type(content_type),
                     meta, nmeta, 0, err);
 
+    rc = failed_as(rc, &c);
     outcall_clear(&c);
-    return rc == OUTCALL_OK ? STORE_OK : STORE_ERR;
+    return rc;
 }
 
 static struct outcall *s3_put_call(struct store *base, const char *bucket, const char *key, const void *data,
@@ -291,7 +305,7 @@ static int s3_head(struct store *base, const char *bucket, const char *key, stru
         info->last_modified = c.last_modified;
         snprintf(info->content_type, sizeof info->content_type, "%s", c.content_type);
     }
-    rc = rc == OUTCALL_OK ? STORE_OK : c.status == 404 ? STORE_NOT_FOUND : STORE_ERR;
+    rc = failed_as(rc, &c);
     outcall_clear(&c);
     return rc;
 }
@@ -308,7 +322,7 @@ static int s3_get(struct store *base, const char *bucket, const char *key, size_
         *data = buf_steal(&c.reply);
         rc = *data ? STORE_OK : STORE_ERR;
     } else {
-        rc = c.status == 404 ? STORE_NOT_FOUND : STORE_ERR;
+        rc = failed_as(rc, &c);
     }
     outcall_clear(&c);
     return rc;
@@ -320,8 +334,9 @@ static int s3_del(struct store *base, const char *bucket, const char *key, char 
     int rc = s3_run((struct s3_store *)base, &c, "DeleteObject", "DELETE", bucket, key, NULL, 0, NULL, NULL, 0, 0,
                     err);
 
+    rc = failed_as(rc, &c);
     outcall_clear(&c);
-    return rc == OUTCALL_OK ? STORE_OK : STORE_ERR;
+    return rc;
 }
 
 static char *s3_presign(struct store *base, const char *method, const char *bucket, const char *key,

@@ -799,6 +799,56 @@ def s3_outage_answers_json_and_writes_nothing():
     expect(get("/api/upload/status/" + p["upload_id"], key=ALICE).json()["status"] == "completed")
 
 
+@test_if(EMULATED_S3)
+def s3_stalled_past_its_timeout_answers_json_in_bounded_time():
+    """Every S3 request held past s3_timeout_ms: the routes that read the
+    store answer a JSON error within the timeout and retry budget, write
+    nothing, leave the other routes as fast as before, and work again as
+    soon as the store answers."""
+    p = upload(ALICE)
+    timeout = int(config_value("s3_timeout_ms")) / 1000.0
+    retries = int(config_value("s3_retries"))
+    budget = (retries + 1) * timeout + 3.0       # every attempt times out, plus the backoffs
+    before = count("products")
+    health, stop = [], threading.Event()
+
+    def poll_health():
+        while not stop.is_set():
+            t0 = time.time()
+            r = get("/api/health")
+            health.append((time.time() - t0, r.status))
+            time.sleep(0.05)
+
+    request("POST", None, url="%s/_emu/delay?ms=%d" % (S3_URL, int(timeout * 1000) + 1500))
+    poller = threading.Thread(target=poll_health)
+    poller.start()
+    try:
+        t0 = time.time()
+        r = get("/api/upload/status/" + p["upload_id"], key=ALICE, timeout=budget + 10)
+        status_took = time.time() - t0
+        j1 = expect_error(r, 502, "storage_error")
+        t0 = time.time()
+        r = post("/api/campaign/tier-1", brief_with(p["upload_id"]), key=ALICE, timeout=budget + 10)
+        campaign_took = time.time() - t0
+        j2 = expect_error(r, 502, "storage_error")
+    finally:
+        request("POST", None, url="%s/_emu/delay?ms=0" % S3_URL)
+        stop.set()
+        poller.join()
+    slowest = max(h[0] for h in health)
+    print("     upload status %.1f s, campaign %.1f s (timeout %.1f s, %d retries); health max %.0f ms over %d" % (
+        status_took, campaign_took, timeout, retries, slowest * 1000, len(health)))
+    expect(timeout <= status_took < budget and timeout <= campaign_took < budget,
+           "took %.1f s and %.1f s for a budget of %.1f s" % (status_took, campaign_took, budget))
+    expect("did not answer in time" in j1["error"] and "did not answer in time" in j2["error"], (j1, j2))
+    expect(j2["success"] is False)
+    expect(all(h[1] == 200 for h in health) and slowest < 1.0, "health suffered: max %.2f s" % slowest)
+    expect(count("products") == before, "a product was written while the store stalled")
+    expect(get("/api/upload/status/" + p["upload_id"], key=ALICE).json()["status"] == "completed")
+    r = post("/api/campaign/tier-1", brief_with(p["upload_id"]), key=ALICE)
+    expect(r.status == 200 and r.json()["success"], r.body[:300])
+
+
 @test_if(STORAGE == "s3")
 def storage_check_round_trips_and_names_a_wrong_secret():
     code, out, err = ctl("storage", "check")

@@ -6,6 +6,8 @@ traffic, PostgreSQL restarted under load, and a retry storm. Each case
 drives the stack as clients would and then checks that every request the
 API acknowledged became exactly one finished job."""
 
+import ctypes
+import ctypes.util
 import os
 import sys
 import threading
@@ -13,7 +15,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (GENERATORS, Emulator, config_value, expect, get, pg_ctl, post, run, sql, start_generator,  # noqa: E402
+from harness import (GENERATORS, VAR, Emulator, config_value, expect, get, pg_ctl, post, run, sql, start_generator,  # noqa: E402
                      stop_all, test, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
@@ -127,6 +129,109 @@ def postgres_restarted_under_load_answers_503_then_serves_within_2_s():
     expect(back < 2.0, "the API served again only %.2f s after PostgreSQL returned" % back)
     expect(all(f[2] == 503 and f[3] == "unavailable" for f in during), "not 503 unavailable: %s" % during[:5])
     expect(not late, "requests failed after the database was back: %s" % late[:5])
+    expect_each_done_once(t.acknowledged())
+    expect(gen.poll() is None, "the generator exited")
+
+
+class ConnectionHog:
+    """Takes every PostgreSQL connection slot (max_connections, the
+    superuser's reserve included: the stack's role is a superuser) through
+    libpq itself, as a runaway client would, and keeps knocking from several
+    threads so that each slot that frees is taken again at once."""
+
+    def __init__(self, knockers=6):
+        self.pq = ctypes.CDLL(ctypes.util.find_library("pq"))
+        self.pq.PQconnectdb.restype = ctypes.c_void_p
+        self.pq.PQconnectdb.argtypes = [ctypes.c_char_p]
+        self.pq.PQstatus.argtypes = [ctypes.c_void_p]
+        self.pq.PQfinish.argtypes = [ctypes.c_void_p]
+        self.pq.PQexec.restype = ctypes.c_void_p
+        self.pq.PQexec.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        self.pq.PQgetvalue.restype = ctypes.c_char_p
+        self.pq.PQgetvalue.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        self.pq.PQclear.argtypes = [ctypes.c_void_p]
+        self.dsn = ("host=%s user=adsmith dbname=adsmith application_name=hog connect_timeout=2"
+                    % os.path.join(VAR, "run")).encode()
+        self.held, self.refused, self.lock = [], 0, threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.knock) for _ in range(knockers)]
+
+    def take(self):
+        """One attempt: True when it got a slot."""
+        c = self.pq.PQconnectdb(self.dsn)
+        ok = self.pq.PQstatus(c) == 0    # CONNECTION_OK
+        with self.lock:
+            if ok:
+                self.held.append(c)
+            else:
+                self.refused += 1
+        if not ok:
+            self.pq.PQfinish(c)
+        return ok
+
+    def knock(self):
+        while not self.stop.is_set():
+            if not self.take():
+                time.sleep(0.001)
+
+    def __enter__(self):
+        while self.take() and len(self.held) < 1000:
+            pass
+        for t in self.threads:
+            t.start()
+        return self
+
+    def cut_the_others(self):
+        """From a held slot: ends every connection but the hog's; returns how many."""
+        r = self.pq.PQexec(self.held[0], b"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                         b"WHERE application_name <> 'hog' AND backend_type = 'client backend'")
+        n = int(self.pq.PQgetvalue(r, 0, 0) or b"0")
+        self.pq.PQclear(r)
+        return n
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+        for c in self.held:
+            self.pq.PQfinish(c)
+        self.held = []
+
+
+@test
+def exhausted_connection_slots_answer_503_then_serve_when_freed():
+    BEDROCK.behave()
+    gen = live_generator()
+    with Traffic("hog-" + uuid.uuid4().hex[:6]) as t:
+        time.sleep(1.0)
+        with ConnectionHog() as hog:
+            start = time.time()
+            # Every adsmith connection is cut while no slot is free: each
+            # reconnect meets "too many clients" until the hog lets go.
+            killed = hog.cut_the_others()
+            time.sleep(3.0)
+            t0 = time.time()
+            r = get("/api/health", timeout=10)
+            exhausted_health = (r.status, r.json().get("database"), round(time.time() - t0, 2))
+            slots, refused = len(hog.held), hog.refused
+        freed = time.time()
+        expect(wait_until(lambda: get("/api/health").status == 200, 10, 0.05), "health did not come back")
+        back = time.time() - freed
+        time.sleep(1.0)
+    during = t.failures(since=start, until=freed)
+    late = t.failures(since=freed + 2.0)
+    print("     %d slots held, %d adsmith connections cut, health while exhausted %s, back %.0f ms after"
+          " release; %d answers, %d failed while exhausted, %d after" % (
+              slots, killed, exhausted_health, back * 1000, len(t.answers), len(during), len(late)))
+    expect(killed >= 2, "no adsmith connection was cut while the slots were taken")
+    expect(refused > 0, "the server never refused a connection: the slots were not exhausted")
+    # A worker that won a slot back before the hog answers 200; any other 503.
+    expect(exhausted_health[:2] in ((503, "unavailable"), (200, "ok")) and exhausted_health[2] < 3.0,
+           "health while exhausted: %s" % (exhausted_health,))
+    expect(during, "no request failed while no connection slot was free")
+    expect(all(f[2] == 503 and f[3] == "unavailable" for f in during), "not 503 unavailable: %s" % during[:5])
+    expect(back < 2.0, "the API served again only %.2f s after the slots were freed" % back)
+    expect(not late, "requests failed after the slots were freed: %s" % late[:5])
     expect_each_done_once(t.acknowledged())
     expect(gen.poll() is None, "the generator exited")
 
