@@ -23,10 +23,11 @@ import sys
 import threading
 import time
 import urllib.parse
-import urllib.request
 import importlib.util
 
-BASE, KEY = os.environ["ADS_BENCH_URL"], os.environ["ADS_BENCH_KEY"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchclient import BASE, KEY, behave, call, upload_photo  # noqa: E402
+
 VAR = os.environ["ADS_BENCH_VAR"]
 DELAY = int(os.environ.get("ADS_BENCH_DELAY_MS", "2000"))
 N = int(os.environ.get("ADS_BENCH_CAMPAIGNS", "64"))
@@ -35,17 +36,6 @@ BRIEF = {"product_info": {"name": "Aurora Desk Lamp", "category": "Home Office",
          "target_markets": {"markets": ["North America", "Germany", "Japan"]},
          "campaign_objectives": {"target_audience": "remote workers", "campaign_duration": "4 weeks",
                                  "primary_goal": "drive online sales", "budget": "$8,000"}}
-
-
-def call(method, url, body=None, ctype="application/json", auth=True):
-    data = json.dumps(body).encode() if isinstance(body, dict) else body
-    req = urllib.request.Request(url, data=data, method=method)
-    if auth:
-        req.add_header("Authorization", "Bearer " + KEY)
-    if data is not None:
-        req.add_header("Content-Type", ctype)
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return json.loads(r.read() or b"{}")
 
 
 def post_from(src, path, body):
@@ -65,15 +55,8 @@ def post_from(src, path, body):
         conn.close()
 
 
-def behave(url, body):
-    call("POST", url + "/_emu/reset", {}, auth=False)
-    call("POST", url + "/_emu/behave", body, auth=False)
-
-
 def brief():
-    up = call("POST", BASE + "/api/upload/presigned-url", {"file_name": "p.png", "file_type": "image/png"})
-    call("PUT", up["upload_url"], open(os.environ["ADS_BENCH_PHOTO"], "rb").read(), "image/png", auth=False)
-    return dict(BRIEF, upload_id=up["upload_id"])
+    return dict(BRIEF, upload_id=upload_photo())
 
 
 def stack_pids():

@@ -20,13 +20,14 @@ import http.client
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
-BASE, KEY = os.environ["ADS_BENCH_URL"], os.environ["ADS_BENCH_KEY"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchclient import BASE, KEY, answer as call, behave, upload_photo as upload_id  # noqa: E402
+
 DELAY = int(os.environ.get("ADS_BENCH_DELAY_MS", "2000"))
 CAMPAIGNS = int(os.environ.get("ADS_BENCH_CAMPAIGNS", "16"))
 OVERFLOW = int(os.environ.get("ADS_BENCH_OVERFLOW", "8"))
@@ -36,34 +37,6 @@ BRIEF = {"product_info": {"name": "Aurora Desk Lamp", "category": "Home Office",
          "target_markets": {"markets": ["North America", "Germany"]},
          "campaign_objectives": {"target_audience": "remote workers", "campaign_duration": "4 weeks",
                                  "primary_goal": "drive online sales", "budget": "$8,000"}}
-
-
-def call(method, url, body=None, ctype="application/json", auth=True, timeout=90):
-    """(status, parsed JSON body, Retry-After)."""
-    data = json.dumps(body).encode() if isinstance(body, dict) else body
-    req = urllib.request.Request(url, data=data, method=method)
-    if auth:
-        req.add_header("Authorization", "Bearer " + KEY)
-    if data is not None:
-        req.add_header("Content-Type", ctype)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"{}"), r.headers.get("Retry-After")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}"), e.headers.get("Retry-After")
-
-
-def behave(url, body):
-    call("POST", url + "/_emu/reset", {}, auth=False)
-    call("POST", url + "/_emu/behave", body, auth=False)
-
-
-def upload_id():
-    s, up, _ = call("POST", BASE + "/api/upload/presigned-url", {"file_name": "p.png", "file_type": "image/png"})
-    assert s == 200, up
-    s, _, _ = call("PUT", up["upload_url"], open(os.environ["ADS_BENCH_PHOTO"], "rb").read(), "image/png", auth=False)
-    assert s == 200
-    return up["upload_id"]
 
 
 class Prober(threading.Thread):

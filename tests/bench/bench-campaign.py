@@ -11,14 +11,14 @@
 Environment: ADS_BENCH_URL, ADS_BENCH_KEY, ADS_BENCH_PHOTO; for cloud also
 ADS_YOUTUBE_URL, ADS_REKOGNITION_URL, ADS_BEDROCK_URL."""
 
-import json
 import os
 import statistics
 import sys
 import time
-import urllib.request
 
-BASE, KEY = os.environ["ADS_BENCH_URL"], os.environ["ADS_BENCH_KEY"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchclient import BASE, behave, call, upload_photo  # noqa: E402
+
 BRIEF = {"product_info": {"name": "Aurora Desk Lamp", "category": "Home Office",
                           "description": "A dimmable LED desk lamp with a wireless charging base.",
                           "key_features": ["Wireless charging base", "Five colour temperatures"]},
@@ -27,21 +27,8 @@ BRIEF = {"product_info": {"name": "Aurora Desk Lamp", "category": "Home Office",
                                  "primary_goal": "drive online sales", "budget": "$8,000"}}
 
 
-def call(method, url, body=None, ctype="application/json", auth=True):
-    data = json.dumps(body).encode() if isinstance(body, dict) else body
-    req = urllib.request.Request(url, data=data, method=method)
-    if auth:
-        req.add_header("Authorization", "Bearer " + KEY)
-    if data is not None:
-        req.add_header("Content-Type", ctype)
-    with urllib.request.urlopen(req, timeout=90) as r:
-        return json.loads(r.read() or b"{}")
-
-
 def brief():
-    up = call("POST", BASE + "/api/upload/presigned-url", {"file_name": "p.png", "file_type": "image/png"})
-    call("PUT", up["upload_url"], open(os.environ["ADS_BENCH_PHOTO"], "rb").read(), "image/png", auth=False)
-    return dict(BRIEF, upload_id=up["upload_id"])
+    return dict(BRIEF, upload_id=upload_photo())
 
 
 def measure(n):
@@ -53,11 +40,6 @@ def measure(n):
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     return statistics.median(times), times[int(n * 0.9) - 1], methods
-
-
-def behave(url, body):
-    call("POST", url + "/_emu/reset", {}, auth=False)
-    call("POST", url + "/_emu/behave", body, auth=False)
 
 
 def cloud(delay, youtube_call):
