@@ -320,8 +320,11 @@ static int s3_del(struct store *base, const char *bucket, const char *key, char 
     int rc = s3_run((struct s3_store *)base, &c, "DeleteObject", "DELETE", bucket, key, NULL, 0, NULL, NULL, 0, 0,
                     err);
 
+    /* S3 answers 204 for a missing key; some compatible stores say 404:
+     * either way the object is gone, which is what a delete asks. */
+    rc = rc == OUTCALL_OK || c.status == 404 ? STORE_OK : STORE_ERR;
     outcall_clear(&c);
-    return rc == OUTCALL_OK ? STORE_OK : STORE_ERR;
+    return rc;
 }
 
 static char *s3_presign(struct store *base, const char *method, const char *bucket, const char *key,
