@@ -140,7 +140,7 @@ int uploads_prune(struct db *db, long secs, int dry, struct lc_count *out, char 
     static const char preview[] = LC_PRUNE_PREVIEW("uploads", UPLOAD_UNUSED, "s3_key");
     static const char batch[] = LC_PRUNE_BATCH("uploads", "upload_id", UPLOAD_UNUSED " ORDER BY created_at");
 
-    return lc_prune(db, "uploads_prune", preview, batch, secs, dry, out, err);
+    return lc_prune(db, "uploads_prune", "uploads_prune_dry", preview, batch, secs, dry, out, err);
 }
 
 int uploads_export(struct db *db, const char *user, json_object **out, char *err)

@@ -459,7 +459,7 @@ int campaignq_prune(struct db *db, long secs, int dry, struct lc_count *out, cha
     static const char preview[] = LC_PRUNE_PREVIEW("campaign_jobs", CAMPAIGN_OLD, "product_id::text");
     static const char batch[] = LC_PRUNE_BATCH("campaign_jobs", "product_id", CAMPAIGN_OLD);
 
-    return lc_prune(db, "campaignq_prune", preview, batch, secs, dry, out, err);
+    return lc_prune(db, "campaignq_prune", "campaignq_prune_dry", preview, batch, secs, dry, out, err);
 }
 
 int campaignq_export(struct db *db, const char *user, json_object **out, char *err)

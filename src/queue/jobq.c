@@ -465,7 +465,7 @@ int jobq_prune_images(struct db *db, long secs, int dry, struct lc_count *out, c
     static const char preview[] = LC_PRUNE_PREVIEW("generated_images", IMAGE_OLD, "coalesce(s3_key, request_id)");
     static const char batch[] = LC_PRUNE_BATCH("generated_images", "request_id", IMAGE_OLD);
 
-    return lc_prune(db, "jobq_prune_images", preview, batch, secs, dry, out, err);
+    return lc_prune(db, "jobq_prune_images", "jobq_prune_images_dry", preview, batch, secs, dry, out, err);
 }
 
 int jobq_prune_failed(struct db *db, long secs, int dry, struct lc_count *out, char *err)
@@ -473,7 +473,7 @@ int jobq_prune_failed(struct db *db, long secs, int dry, struct lc_count *out, c
     static const char preview[] = LC_PRUNE_PREVIEW("generated_images", FAILED_OLD, "request_id");
     static const char batch[] = LC_PRUNE_BATCH("generated_images", "request_id", FAILED_OLD);
 
-    return lc_prune(db, "jobq_prune_failed", preview, batch, secs, dry, out, err);
+    return lc_prune(db, "jobq_prune_failed", "jobq_prune_failed_dry", preview, batch, secs, dry, out, err);
 }
 
 int jobq_export(struct db *db, const char *user, const char *assets_bucket, json_object **out, char *err)

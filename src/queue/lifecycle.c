@@ -42,10 +42,10 @@ static int one_row(struct db *db, const char *name, const char *sql, int nvals, 
     return DB_OK;
 }
 
-int lc_prune(struct db *db, const char *name, const char *preview_sql, const char *batch_sql, long secs,
-             int dry, struct lc_count *out, char *err)
+int lc_prune(struct db *db, const char *name, const char *dry_name, const char *preview_sql, const char *batch_sql,
+             long secs, int dry, struct lc_count *out, char *err)
 {
-    char secs_txt[24], batch[16], dryname[64];
+    char secs_txt[24], batch[16];
     const char *vals[2] = { secs_txt, batch };
     PGresult *r;
     long n;
@@ -55,8 +55,7 @@ int lc_prune(struct db *db, const char *name, const char *preview_sql, const cha
     snprintf(secs_txt, sizeof secs_txt, "%ld", secs);
     snprintf(batch, sizeof batch, "%d", LC_BATCH);
     if (dry) {
-        snprintf(dryname, sizeof dryname, "%s_dry", name);
-        rc = one_row(db, dryname, preview_sql, 1, vals, &out->rows, &r, err);
+        rc = one_row(db, dry_name, preview_sql, 1, vals, &out->rows, &r, err);
         if (rc != DB_OK)
             return rc;
         sample_from_json(out, PQgetvalue(r, 0, 1));

@@ -61,9 +61,10 @@ struct lc_count {
  * answers one row (count, JSON array of sample keys), into out. Else runs
  * batch_sql ($1 retention seconds, $2 batch size), which deletes one batch
  * and answers one row (rows deleted), until a batch comes back short.
- * name names the statements ("<name>" and "<name>_dry"). */
-int lc_prune(struct db *db, const char *name, const char *preview_sql, const char *batch_sql, long secs,
-             int dry, struct lc_count *out, char *err);
+ * name and dry_name name the two statements (static strings, as db.h
+ * wants). */
+int lc_prune(struct db *db, const char *name, const char *dry_name, const char *preview_sql, const char *batch_sql,
+             long secs, int dry, struct lc_count *out, char *err);
 
 /* Deletes a user's rows of one kind: sql ($1 user, $2 batch size) deletes
  * one batch and answers one row (rows deleted, the user's rows it kept),

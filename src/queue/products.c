@@ -126,7 +126,7 @@ int products_prune(struct db *db, long secs, int dry, struct lc_count *out, char
     static const char batch[] =
         LC_PRUNE_BATCH("products", "product_id", "created_at < " LC_RETENTION " ORDER BY created_at");
 
-    return lc_prune(db, "products_prune", preview, batch, secs, dry, out, err);
+    return lc_prune(db, "products_prune", "products_prune_dry", preview, batch, secs, dry, out, err);
 }
 
 int products_export(struct db *db, const char *user, json_object **out, char *err)

@@ -122,7 +122,7 @@ int webhookq_prune(struct db *db, long secs, int dry, struct lc_count *out, char
     static const char preview[] = LC_PRUNE_PREVIEW("webhook_deliveries", DELIVERY_OLD, "id::text");
     static const char batch[] = LC_PRUNE_BATCH("webhook_deliveries", "id", DELIVERY_OLD);
 
-    return lc_prune(db, "webhookq_prune", preview, batch, secs, dry, out, err);
+    return lc_prune(db, "webhookq_prune", "webhookq_prune_dry", preview, batch, secs, dry, out, err);
 }
 
 int webhookq_delete_user(struct db *db, const char *user, struct lc_count *out, char *err)
