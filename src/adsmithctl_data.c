@@ -61,7 +61,8 @@ static void print_sample(const struct lc_count *c)
 
     for (i = 0; i < c->nsample; i++) {
         json_object *s = json_object_new_string(c->sample[i]);
-        printf("  e.g. %s\n", json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
+        printf("  e.g. %s\n",
+               json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(s);
     }
 }
