@@ -354,6 +354,23 @@ def test_user_delete():
     expect(code == 0 and all(v == 0 for v in counts(out).values()), out)
 
 
+@test
+def test_user_delete_keeps_a_running_job_and_says_so():
+    user, key = new_user("lc_running")
+    up, k_up, _ = upload(key)
+    held = campaign_job(user, k_up, status="running", old=False)
+    sql("UPDATE campaign_jobs SET locked_by = 'elsewhere:1', locked_until = now() + interval '5 minutes'"
+        " WHERE product_id = '%s'" % held)
+    code, out, err = ctl("user", "delete", user, "--yes")
+    expect(code == 1 and "kept 1 campaign_jobs running now" in err, (code, out, err))
+    expect(counts(out)["uploads"] == 1 and counts(out)["campaign_jobs"] == 0, out)
+    expect(sql("SELECT status FROM campaign_jobs WHERE product_id = '%s'" % held) == "running", "the held job went")
+    # Once it has finished, a second run takes it.
+    sql("UPDATE campaign_jobs SET status = 'failed', locked_until = NULL WHERE product_id = '%s'" % held)
+    code, out, err = ctl("user", "delete", user, "--yes")
+    expect(code == 0 and counts(out)["campaign_jobs"] == 1, (code, out, err))
+
+
 # adsmith_enqueue_image from psql -------------------------------------------
 
 def psql(script):
