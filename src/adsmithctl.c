@@ -7,6 +7,8 @@
  *   storage check                       put/head/get/delete round trip on the store
  *   presign --method PUT|GET --bucket B --key K [...]   print a presigned S3 URL
  *   jobs list [--status S] [--limit N] | jobs retry ID | jobs retry --all-dead
+ *   prune [--dry-run]                   delete what the retention settings let go
+ *   user export USER [--links SECONDS] | user delete USER --yes
  */
 #include <config.h>
 
@@ -17,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include "adsmithctl_data.h"
 #include "auth.h"
 #include "cfg.h"
 #include "db.h"
@@ -38,7 +41,10 @@ static int usage(void)
             "  storage check                 put/head/get/delete round trip on the configured store\n"
             "  presign --method PUT|GET --bucket B --key K [--content-type T] [--expires SECONDS]\n"
             "          [--date YYYYMMDDTHHMMSSZ] [--endpoint URL] [--region R] [--path-style]\n"
-            "                                print a presigned S3 URL (credentials from AWS_* variables)\n");
+            "                                print a presigned S3 URL (credentials from AWS_* variables)\n"
+            "  prune [--dry-run]             delete rows and objects past their retention (retain_*)\n"
+            "  user export USER [--links SECONDS]   print everything kept about USER as JSON\n"
+            "  user delete USER --yes        delete USER's keys, rows and objects\n");
     return 2;
 }
 
@@ -354,7 +360,13 @@ int main(int argc, char **argv)
         rc = cmd_apikey(db, argc - i - 1, argv + i + 1);
     else if (strcmp(argv[i], "jobs") == 0)
         rc = cmd_jobs(db, argc - i - 1, argv + i + 1);
+    else if (strcmp(argv[i], "prune") == 0)
+        rc = ctl_prune(&cfg, db, argc - i - 1, argv + i + 1);
+    else if (strcmp(argv[i], "user") == 0)
+        rc = ctl_user(&cfg, db, argc - i - 1, argv + i + 1);
     else
+        rc = CTL_USAGE;
+    if (rc == CTL_USAGE)
         rc = usage();
     db_close(db);
     cfg_free(&cfg);

@@ -160,3 +160,21 @@ int auth_revoke(struct db *db, long id, char *err)
         return rc;
     return n == 1 ? DB_OK : 1;
 }
+
+int auth_export(struct db *db, const char *user, json_object **out, char *err)
+{
+    /* Metadata only: never the hash (it identifies the key). */
+    static const char sql[] =
+        "SELECT coalesce(json_agg(json_build_object('id', id, 'key_prefix', key_prefix, 'created_at', created_at,"
+        "  'revoked_at', revoked_at) ORDER BY id), '[]')::text FROM api_keys WHERE user_id = $1";
+    const char *vals[1] = { user };
+
+    return lc_json(db, "auth_export", sql, 1, vals, out, err);
+}
+
+int auth_delete_user(struct db *db, const char *user, struct lc_count *out, char *err)
+{
+    static const char sql[] = LC_USER_BATCH("api_keys", "id", "true");
+
+    return lc_user_delete(db, "auth_delete_user", sql, user, out, err);
+}

@@ -8,7 +8,10 @@
 
 #include <stdio.h>
 
+#include <json-c/json.h>
+
 #include "db.h"
+#include "lifecycle.h"
 
 #define AUTH_KEY_LEN 44
 #define AUTH_USER_MAX 128
@@ -35,5 +38,11 @@ int auth_lookup(struct db *db, struct auth_cache *cache, const char *key,
 int auth_list(struct db *db, FILE *f, char *err);
 /* Revokes by id; 1 when no such active key. */
 int auth_revoke(struct db *db, long id, char *err);
+
+/* Lifecycle (lifecycle.h): the user's keys as a new JSON array (id,
+ * prefix, created, revoked; never the hash), and deleting them all (a
+ * worker's cache may accept one for auth_cache_ttl more seconds). */
+int auth_export(struct db *db, const char *user, json_object **out, char *err);
+int auth_delete_user(struct db *db, const char *user, struct lc_count *out, char *err);
 
 #endif

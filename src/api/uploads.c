@@ -127,3 +127,37 @@ int uploads_sweep(struct db *db, struct store *store, int *deleted, char *err)
     PQclear(r);
     return rc;
 }
+
+/* Unused: no product or campaign job names the object, and the slot's URL
+ * has expired (nobody can still upload to it). */
+#define UPLOAD_UNUSED \
+    "created_at < " LC_RETENTION " AND expires_at < now()" \
+    " AND NOT EXISTS (SELECT 1 FROM products p WHERE p.s3_bucket = uploads.bucket AND p.s3_key = uploads.s3_key)" \
+    " AND NOT EXISTS (SELECT 1 FROM campaign_jobs j WHERE j.s3_bucket = uploads.bucket AND j.s3_key = uploads.s3_key)"
+
+int uploads_prune(struct db *db, long secs, int dry, struct lc_count *out, char *err)
+{
+    static const char preview[] = LC_PRUNE_PREVIEW("uploads", UPLOAD_UNUSED, "s3_key");
+    static const char batch[] = LC_PRUNE_BATCH("uploads", "upload_id", UPLOAD_UNUSED " ORDER BY created_at");
+
+    return lc_prune(db, "uploads_prune", "uploads_prune_dry", preview, batch, secs, dry, out, err);
+}
+
+int uploads_export(struct db *db, const char *user, json_object **out, char *err)
+{
+    static const char sql[] =
+        "SELECT coalesce(json_agg(json_build_object('upload_id', upload_id, 'bucket', bucket, 's3_key', s3_key,"
+        "  'file_name', file_name, 'content_type', content_type, 'declared_size', declared_size,"
+        "  'created_at', created_at, 'expires_at', expires_at, 'uploaded_at', uploaded_at) ORDER BY created_at),"
+        " '[]')::text FROM uploads WHERE user_id = $1";
+    const char *vals[1] = { user };
+
+    return lc_json(db, "uploads_export", sql, 1, vals, out, err);
+}
+
+int uploads_delete_user(struct db *db, const char *user, struct lc_count *out, char *err)
+{
+    static const char sql[] = LC_USER_BATCH("uploads", "upload_id", "true");
+
+    return lc_user_delete(db, "uploads_delete_user", sql, user, out, err);
+}

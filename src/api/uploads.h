@@ -15,7 +15,10 @@
 
 #include <stddef.h>
 
+#include <json-c/json.h>
+
 #include "db.h"
+#include "lifecycle.h"
 #include "store.h"
 
 enum { UPLOADS_NOT_FOUND = 1, UPLOADS_FULL = 2 };
@@ -49,5 +52,14 @@ int uploads_mark_uploaded(struct db *db, const char *bucket, const char *key, ch
  * storage error, so a store outage costs one failed call. *deleted gets the
  * count. */
 int uploads_sweep(struct db *db, struct store *store, int *deleted, char *err);
+
+/* Lifecycle (lifecycle.h). Prunes slots older than secs that no product
+ * or campaign job uses and whose URL has expired (their objects are queued
+ * for deletion); dry: counts them only. */
+int uploads_prune(struct db *db, long secs, int dry, struct lc_count *out, char *err);
+/* The user's upload slots as a new JSON array (bucket and key of each). */
+int uploads_export(struct db *db, const char *user, json_object **out, char *err);
+/* Deletes all of the user's slots (their objects queued for deletion). */
+int uploads_delete_user(struct db *db, const char *user, struct lc_count *out, char *err);
 
 #endif

@@ -104,9 +104,88 @@ static const struct key keys[] = {
     { "webhook_max_attempts", K_INT, S(webhook_max_attempts), "5", 1, 20, NULL, NULL, 0 },
     { "webhook_backoff_ms", K_INT, S(webhook_backoff_ms), "10000", 10, 3600000, NULL, NULL, 0 },
     { "campaign_concurrency", K_INT, S(campaign_concurrency), "64", 1, 1024, NULL, NULL, 0 },
+    /* Durations: text checked by cfg_duration when set. */
+    { "retain_uploads_unused", K_STR, S(retain_uploads_unused), "30d", 0, 0, NULL, NULL, 0 },
+    { "retain_products", K_STR, S(retain_products), "forever", 0, 0, NULL, NULL, 0 },
+    { "retain_images", K_STR, S(retain_images), "forever", 0, 0, NULL, NULL, 0 },
+    { "retain_finished_jobs", K_STR, S(retain_finished_jobs), "30d", 0, 0, NULL, NULL, 0 },
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])
+
+/* Durations ---------------------------------------------------------- */
+
+#define DURATION_MAX (100L * 365 * 86400)
+
+static const struct {
+    const char *name;
+    long secs;
+} duration_units[] = {
+    { "s", 1 }, { "sec", 1 }, { "secs", 1 }, { "second", 1 }, { "seconds", 1 },
+    { "min", 60 }, { "mins", 60 }, { "minute", 60 }, { "minutes", 60 },
+    { "h", 3600 }, { "hour", 3600 }, { "hours", 3600 },
+    { "d", 86400 }, { "day", 86400 }, { "days", 86400 },
+    { "w", 604800 }, { "week", 604800 }, { "weeks", 604800 },
+};
+
+/* The seconds of the unit spelled p[0..n), or 0. */
+static long duration_unit(const char *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof duration_units / sizeof duration_units[0]; i++)
+        if (strlen(duration_units[i].name) == n && strncmp(duration_units[i].name, p, n) == 0)
+            return duration_units[i].secs;
+    return 0;
+}
+
+int cfg_duration(const char *text, long *secs)
+{
+    const char *p = text;
+    long total = 0;
+    int groups = 0;
+
+    if (text == NULL)
+        return -1;
+    if (strcmp(text, "forever") == 0) {
+        *secs = CFG_FOREVER;
+        return 0;
+    }
+    for (;;) {
+        long n = 0, unit;
+        size_t len = 0;
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        if (*p < '0' || *p > '9')
+            return -1;
+        while (*p >= '0' && *p <= '9') {
+            n = n * 10 + (*p++ - '0');
+            if (n > DURATION_MAX)
+                return -1;
+        }
+        while (*p == ' ')
+            p++;
+        while (p[len] >= 'a' && p[len] <= 'z')
+            len++;
+        if ((unit = duration_unit(p, len)) == 0 || n > (DURATION_MAX - total) / unit)
+            return -1;
+        total += n * unit;
+        p += len;
+        groups++;
+    }
+    if (groups == 0 || total < 1)
+        return -1;
+    *secs = total;
+    return 0;
+}
+
+/* 1 when k is one of the duration keys (their names begin "retain_"). */
+static int is_duration(const struct key *k)
+{
+    return strncmp(k->name, "retain_", 7) == 0;
+}
 
 static const struct key *find_key(const char *name)
 {
@@ -151,6 +230,13 @@ static int set_key(struct config *cfg, const struct key *k, const char *v,
     if (k->choices != NULL && !in_choices(k->choices, v)) {
         ads_errf(err, "%s: %s must be one of %s", where, k->name, k->choices);
         return -1;
+    }
+    if (is_duration(k)) {
+        long secs;
+        if (cfg_duration(v, &secs) != 0) {
+            ads_errf(err, "%s: %s must be a duration (30d, 12h, 90min, 1d 12h) or forever", where, k->name);
+            return -1;
+        }
     }
     char **slot = (char **)(base + k->off);
     char *copy = strdup(v);

@@ -91,6 +91,11 @@ struct config {
     long webhook_max_attempts;
     long webhook_backoff_ms;  /* base of the jittered exponential backoff between attempts */
     long campaign_concurrency; /* campaigns run at once per campaigner */
+    /* Retention (adsmithctl prune): durations, read with cfg_duration. */
+    char *retain_uploads_unused; /* upload slots no product or campaign job uses */
+    char *retain_products;    /* products rows */
+    char *retain_images;      /* completed image jobs and their images */
+    char *retain_finished_jobs; /* failed image jobs, finished campaign jobs, webhook attempts made */
 };
 
 /* Fills cfg with defaults, then the file (path may be NULL: defaults and the
@@ -106,6 +111,13 @@ void cfg_ai_credentials(const struct config *cfg, const char **access_key, const
 /* When one AI provider's work must end: ai_timeout_ms from now, or the
  * caller's deadline when that comes first (ads_now_ms clock). */
 double cfg_ai_deadline(const struct config *cfg, double deadline_ms);
+/* A duration value: "forever", or one or more <number><unit> groups
+ * ("30d", "12h", "90min", "1d 12h"; spaces allowed between groups and
+ * before a unit), units s|sec|second(s), min|minute(s), h|hour(s),
+ * d|day(s), w|week(s); from 1 second to 100 years. *secs gets the seconds,
+ * or -1 for forever. 0, or -1 when text is not a duration. */
+#define CFG_FOREVER (-1L)
+int cfg_duration(const char *text, long *secs);
 /* Resolves the path: explicit, else $ADSMITH_CONFIG, else NULL. */
 const char *cfg_path(const char *explicit_path);
 

@@ -451,3 +451,33 @@ int campaignq_cursor_decode(const char *cursor, long long *created_us, char prod
     snprintf(product_id, 37, "%s", dot + 1);
     return 0;
 }
+
+#define CAMPAIGN_OLD "status IN ('completed', 'failed') AND coalesce(completed_at, created_at) < " LC_RETENTION
+
+int campaignq_prune(struct db *db, long secs, int dry, struct lc_count *out, char *err)
+{
+    static const char preview[] = LC_PRUNE_PREVIEW("campaign_jobs", CAMPAIGN_OLD, "product_id::text");
+    static const char batch[] = LC_PRUNE_BATCH("campaign_jobs", "product_id", CAMPAIGN_OLD);
+
+    return lc_prune(db, "campaignq_prune", "campaignq_prune_dry", preview, batch, secs, dry, out, err);
+}
+
+int campaignq_export(struct db *db, const char *user, json_object **out, char *err)
+{
+    static const char sql[] =
+        "SELECT coalesce(json_agg(to_jsonb(j) - 'user_id' - 'locked_by' - 'locked_until' ORDER BY created_at),"
+        " '[]')::text FROM campaign_jobs j WHERE user_id = $1";
+    const char *vals[1] = { user };
+
+    return lc_json(db, "campaignq_export", sql, 1, vals, out, err);
+}
+
+int campaignq_delete_user(struct db *db, const char *user, struct lc_count *out, char *err)
+{
+    /* A campaign a campaigner runs now is kept (out->left). */
+    static const char sql[] = LC_USER_BATCH("campaign_jobs", "product_id",
+                                            "status NOT IN ('pending', 'running') OR locked_until IS NULL"
+                                            " OR locked_until < now()");
+
+    return lc_user_delete(db, "campaignq_delete_user", sql, user, out, err);
+}

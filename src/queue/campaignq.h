@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 
 #include "db.h"
+#include "lifecycle.h"
 #include "products.h"
 
 #define CAMPAIGNQ_CHANNEL "adsmith_campaigns"
@@ -128,5 +129,14 @@ int campaignq_list_json(struct db *db, const char *user, long limit, const char 
  * out (at least 96 bytes) is too small; decode: 0, or -1 when malformed. */
 int campaignq_cursor_encode(long long created_us, const char *product_id, char *out, size_t outsz);
 int campaignq_cursor_decode(const char *cursor, long long *created_us, char product_id[37]);
+
+/* Lifecycle (lifecycle.h); pending and running jobs are never pruned.
+ * Completed and failed jobs older than secs (their products rows are
+ * products_prune's); dry: counts them only. */
+int campaignq_prune(struct db *db, long secs, int dry, struct lc_count *out, char *err);
+/* The user's campaign jobs as a new JSON array (no owner, no lease). */
+int campaignq_export(struct db *db, const char *user, json_object **out, char *err);
+/* Deletes the user's jobs but those a campaigner holds now (out->left). */
+int campaignq_delete_user(struct db *db, const char *user, struct lc_count *out, char *err);
 
 #endif

@@ -455,3 +455,46 @@ void jobq_asset_key(const struct jobq_job *job, long t, char *out, size_t outsz)
     slug[n] = '\0';
     snprintf(out, outsz, "generated/%s/%s_%s_%s.png", user, ts, job->request_id, slug);
 }
+
+/* A completed job lives as long as its image; a failed one has none. */
+#define IMAGE_OLD "status = 'completed' AND coalesce(generated_at, created_at) < " LC_RETENTION
+#define FAILED_OLD "status = 'failed' AND coalesce(dead_lettered_at, created_at) < " LC_RETENTION
+
+int jobq_prune_images(struct db *db, long secs, int dry, struct lc_count *out, char *err)
+{
+    static const char preview[] = LC_PRUNE_PREVIEW("generated_images", IMAGE_OLD, "coalesce(s3_key, request_id)");
+    static const char batch[] = LC_PRUNE_BATCH("generated_images", "request_id", IMAGE_OLD);
+
+    return lc_prune(db, "jobq_prune_images", "jobq_prune_images_dry", preview, batch, secs, dry, out, err);
+}
+
+int jobq_prune_failed(struct db *db, long secs, int dry, struct lc_count *out, char *err)
+{
+    static const char preview[] = LC_PRUNE_PREVIEW("generated_images", FAILED_OLD, "request_id");
+    static const char batch[] = LC_PRUNE_BATCH("generated_images", "request_id", FAILED_OLD);
+
+    return lc_prune(db, "jobq_prune_failed", "jobq_prune_failed_dry", preview, batch, secs, dry, out, err);
+}
+
+int jobq_export(struct db *db, const char *user, const char *assets_bucket, json_object **out, char *err)
+{
+    /* The lease columns say which worker held the job: not the user's data. */
+    static const char sql[] =
+        "SELECT coalesce(json_agg(to_jsonb(g) - 'user_id' - 'body_hash' - 'locked_by' - 'locked_until'"
+        "  || jsonb_build_object('bucket', CASE WHEN g.s3_key IS NOT NULL THEN $2::text END)"
+        "  ORDER BY created_at), '[]')::text"
+        " FROM generated_images g WHERE user_id = $1";
+    const char *vals[2] = { user, assets_bucket };
+
+    return lc_json(db, "jobq_export", sql, 2, vals, out, err);
+}
+
+int jobq_delete_user(struct db *db, const char *user, struct lc_count *out, char *err)
+{
+    /* A job a generator holds now is kept: its result would land after the
+     * row is gone, an object nobody deletes. */
+    static const char sql[] = LC_USER_BATCH("generated_images", "request_id",
+                                            "status <> 'pending' OR locked_until IS NULL OR locked_until < now()");
+
+    return lc_user_delete(db, "jobq_delete_user", sql, user, out, err);
+}

@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 
 #include "db.h"
+#include "lifecycle.h"
 
 #define JOBQ_CHANNEL "adsmith_jobs"
 
@@ -117,5 +118,17 @@ void jobq_asset_key(const struct jobq_job *job, long t, char *out, size_t outsz)
  * an hour, with equal jitter (half fixed, half random) so a burst of
  * failures does not come back as a burst. */
 long jobq_backoff_ms(long base_ms, int attempts);
+
+/* Lifecycle (lifecycle.h); pending jobs are never pruned. Completed jobs
+ * older than secs, with their images (queued for deletion); dry: counts
+ * them only. */
+int jobq_prune_images(struct db *db, long secs, int dry, struct lc_count *out, char *err);
+/* Failed jobs (no image) older than secs. */
+int jobq_prune_failed(struct db *db, long secs, int dry, struct lc_count *out, char *err);
+/* The user's jobs as a new JSON array: every column but the owner, the
+ * body hash and the lease; bucket (assets_bucket) beside each s3_key. */
+int jobq_export(struct db *db, const char *user, const char *assets_bucket, json_object **out, char *err);
+/* Deletes the user's jobs but those a generator holds now (out->left). */
+int jobq_delete_user(struct db *db, const char *user, struct lc_count *out, char *err);
 
 #endif

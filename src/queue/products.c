@@ -119,3 +119,30 @@ int products_campaign(struct db *db, const char *product_id, json_object **out, 
     }
     return 0;
 }
+
+int products_prune(struct db *db, long secs, int dry, struct lc_count *out, char *err)
+{
+    static const char preview[] = LC_PRUNE_PREVIEW("products", "created_at < " LC_RETENTION, "product_id::text");
+    static const char batch[] =
+        LC_PRUNE_BATCH("products", "product_id", "created_at < " LC_RETENTION " ORDER BY created_at");
+
+    return lc_prune(db, "products_prune", "products_prune_dry", preview, batch, secs, dry, out, err);
+}
+
+int products_export(struct db *db, const char *user, json_object **out, char *err)
+{
+    /* Every column but the owner: the brief, each stage's result and the campaign. */
+    static const char sql[] =
+        "SELECT coalesce(json_agg(to_jsonb(p) - 'user_id' ORDER BY created_at), '[]')::text"
+        " FROM products p WHERE user_id = $1";
+    const char *vals[1] = { user };
+
+    return lc_json(db, "products_export", sql, 1, vals, out, err);
+}
+
+int products_delete_user(struct db *db, const char *user, struct lc_count *out, char *err)
+{
+    static const char sql[] = LC_USER_BATCH("products", "product_id", "true");
+
+    return lc_user_delete(db, "products_delete_user", sql, user, out, err);
+}

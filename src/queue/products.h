@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "db.h"
+#include "lifecycle.h"
 
 struct product_row {
     const char *product_id, *user_id, *correlation_id, *s3_bucket, *s3_key;  /* borrowed */
@@ -50,5 +51,14 @@ int products_insert(struct db *db, const struct product_row *row, char *err);
 /* The campaign column of product_id (*out, the caller's). 0, 1 when there
  * is no such row, <0 a DB_* error. */
 int products_campaign(struct db *db, const char *product_id, json_object **out, char *err);
+
+/* Lifecycle (lifecycle.h). Prunes products older than secs (a photo is the
+ * upload's object: it goes with the upload once nothing uses it); dry:
+ * counts them only. */
+int products_prune(struct db *db, long secs, int dry, struct lc_count *out, char *err);
+/* The user's products, every column but user_id (campaign included), as a
+ * new JSON array. */
+int products_export(struct db *db, const char *user, json_object **out, char *err);
+int products_delete_user(struct db *db, const char *user, struct lc_count *out, char *err);
 
 #endif

@@ -114,3 +114,22 @@ void webhookq_item_clear(struct webhookq_item *it)
     free(it->url);
     it->url = NULL;
 }
+
+#define DELIVERY_OLD "state <> 'pending' AND coalesce(attempted_at, created_at) < " LC_RETENTION
+
+int webhookq_prune(struct db *db, long secs, int dry, struct lc_count *out, char *err)
+{
+    static const char preview[] = LC_PRUNE_PREVIEW("webhook_deliveries", DELIVERY_OLD, "id::text");
+    static const char batch[] = LC_PRUNE_BATCH("webhook_deliveries", "id", DELIVERY_OLD);
+
+    return lc_prune(db, "webhookq_prune", "webhookq_prune_dry", preview, batch, secs, dry, out, err);
+}
+
+int webhookq_delete_user(struct db *db, const char *user, struct lc_count *out, char *err)
+{
+    /* An attempt being made now is kept (out->left). */
+    static const char sql[] = LC_USER_BATCH("webhook_deliveries", "id",
+                                            "state <> 'pending' OR locked_until IS NULL OR locked_until < now()");
+
+    return lc_user_delete(db, "webhookq_delete_user", sql, user, out, err);
+}

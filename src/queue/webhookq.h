@@ -17,6 +17,7 @@
 #define ADS_WEBHOOKQ_H
 
 #include "db.h"
+#include "lifecycle.h"
 
 #define WEBHOOKQ_CHANNEL "adsmith_webhooks"
 
@@ -56,5 +57,11 @@ int webhookq_release(struct db *db, long long id, char *err);
 int webhookq_next_due(struct db *db, long *ms, char *err);
 
 void webhookq_item_clear(struct webhookq_item *it);
+
+/* Lifecycle (lifecycle.h): attempts made (delivered or failed) older than
+ * secs; pending ones are never pruned. dry: counts them only. */
+int webhookq_prune(struct db *db, long secs, int dry, struct lc_count *out, char *err);
+/* Deletes the user's attempts but one being made now (out->left). */
+int webhookq_delete_user(struct db *db, const char *user, struct lc_count *out, char *err);
 
 #endif

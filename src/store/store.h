@@ -73,6 +73,7 @@ int store_head(struct store *s, const char *bucket, const char *key,
 /* Reads at most maxbytes; *data malloc'd, caller frees. */
 int store_get(struct store *s, const char *bucket, const char *key, size_t maxbytes,
               char **data, size_t *len, char *err);
+/* STORE_OK also when there was no such object (deleting is idempotent). */
 int store_delete(struct store *s, const char *bucket, const char *key, char *err);
 
 /* Presigned URL for method (PUT requires content_type to be sent as signed;

@@ -122,6 +122,46 @@ int main(void)
     write_file(path, "webhook_allow_private = maybe\n");
     CHECK(cfg_load(&c, path, err) != 0 && strstr(err, "yes|no") != NULL);
     cfg_free(&c);
+    /* Retention durations: the grammar, and a bad one named with its line. */
+    {
+        static const struct { const char *text; long secs; } durations[] = {
+            { "forever", CFG_FOREVER }, { "30d", 30L * 86400 }, { "12h", 43200 }, { "90min", 5400 },
+            { "45s", 45 }, { "2w", 1209600 }, { "1d 12h", 129600 }, { "1 day 12 hours", 129600 },
+            { "3 days", 259200 }, { "1 second", 1 }, { "10 minutes", 600 }, { " 5h ", 18000 },
+            { "36500d", 36500L * 86400 },
+            /* Refused (-2): no unit, unknown or ambiguous units, zero, signs, overflow. */
+            { "", -2 }, { "30", -2 }, { "d", -2 }, { "5m", -2 }, { "1mon", -2 }, { "0d", -2 }, { "-1d", -2 },
+            { "1.5h", -2 }, { "1D", -2 }, { "Forever", -2 }, { "36501d", -2 }, { "99999999999999999999s", -2 },
+            { "1d x", -2 }, { "never", -2 },
+        };
+        size_t i;
+        for (i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+            long secs = 0;
+            int rc = cfg_duration(durations[i].text, &secs);
+            if (durations[i].secs == -2)
+                CHECK(rc != 0);
+            else
+                CHECK(rc == 0 && secs == durations[i].secs);
+            if ((durations[i].secs == -2) != (rc != 0) || (rc == 0 && secs != durations[i].secs))
+                fprintf(stderr, "duration case '%s'\n", durations[i].text);
+        }
+        write_file(path, "");
+        CHECK(cfg_load(&c, path, err) == 0 && strcmp(c.retain_products, "forever") == 0 &&
+              strcmp(c.retain_images, "forever") == 0 && strcmp(c.retain_finished_jobs, "30d") == 0 &&
+              strcmp(c.retain_uploads_unused, "30d") == 0);
+        cfg_free(&c);
+        write_file(path, "retain_images = 7 days\n");
+        CHECK(cfg_load(&c, path, err) == 0 && strcmp(c.retain_images, "7 days") == 0);
+        cfg_free(&c);
+        write_file(path, "workers = 2\nretain_products = 30\n");
+        CHECK(cfg_load(&c, path, err) != 0 && strstr(err, ":2:") != NULL && strstr(err, "retain_products") != NULL);
+        cfg_free(&c);
+        setenv("ADSMITH_RETAIN_FINISHED_JOBS", "soon", 1);
+        write_file(path, "");
+        CHECK(cfg_load(&c, path, err) != 0 && strstr(err, "RETAIN_FINISHED_JOBS") != NULL);
+        cfg_free(&c);
+        unsetenv("ADSMITH_RETAIN_FINISHED_JOBS");
+    }
     unlink(path);
     return unit_done("cfg");
 }
