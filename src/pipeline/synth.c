@@ -398,8 +398,8 @@ static json_object *content_ideas(const struct synth_input *in, const char **pla
     return ideas;
 }
 
-/* Posting slots of the first market's profile: its best days first, each
- * at each of its best times, then the other days; at most 7 x 4. */
+/* Posting slots of the first market's profile: its best days at its best
+ * times first, then the other days; at most 7 x 4. */
 #define MAX_SLOTS 28
 
 struct slot { const char *day, *time; int day_index; };
@@ -420,7 +420,7 @@ static size_t posting_slots(json_object *profile, struct slot *out)
 {
     static const char *const fallback_times[] = { "12:30", "19:00" };
     json_object *best = arr_of(profile, "best_days"), *times = arr_of(profile, "best_times");
-    int order[7], used[7] = { 0 }, nd = 0, i;
+    int order[7], used[7] = { 0 }, nd = 0, nbest, i, pass;
     size_t nt = arr_len(times) ? (arr_len(times) > 4 ? 4 : arr_len(times)) : 2, n = 0, t;
 
     for (i = 0; (size_t)i < arr_len(best); i++) {
@@ -428,17 +428,20 @@ static size_t posting_slots(json_object *profile, struct slot *out)
         if (d >= 0 && !used[d])
             order[nd++] = d, used[d] = 1;
     }
+    nbest = nd;
     for (i = 0; i < 7; i++)
         if (!used[i])
             order[nd++] = i;
-    /* Spread first: every best day at the first time, then the next time. */
-    for (t = 0; t < nt; t++)
-        for (i = 0; i < nd && n < MAX_SLOTS; i++) {
-            out[n].day_index = order[i];
-            out[n].day = week_days[order[i]];
-            out[n].time = arr_len(times) ? arr_str(times, t) : fallback_times[t];
-            n++;
-        }
+    /* The best days at every best time first, spread (each day at the
+     * first time, then the next time); then the other days likewise. */
+    for (pass = 0; pass < 2; pass++)
+        for (t = 0; t < nt; t++)
+            for (i = pass ? nbest : 0; i < (pass ? nd : nbest) && n < MAX_SLOTS; i++) {
+                out[n].day_index = order[i];
+                out[n].day = week_days[order[i]];
+                out[n].time = arr_len(times) ? arr_str(times, t) : fallback_times[t];
+                n++;
+            }
     return n;
 }
 
