@@ -969,6 +969,7 @@ def markets_are_listed_from_the_knowledge_base():
     expect([m["name"] for m in j["markets"]] == [m["name"] for m in kb], j)
     by_name = {m["name"]: m for m in j["markets"]}
     expect(by_name["North America"]["region"] == "Americas" and by_name["Japan"]["region"] == "Asia-Pacific", j)
+    expect(by_name["Japan"]["languages"] == ["ja"] and by_name["France"]["languages"][0] == "fr", j)
     expect(all(m["id"] and m["region"] for m in j["markets"]), j)
     expect_error(request("DELETE", "/api/markets", key=ALICE), 405, "method_not_allowed")
 
