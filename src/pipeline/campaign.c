@@ -526,6 +526,24 @@ static void localise(const struct config *cfg, const struct campaign_input *in, 
     }
 }
 
+/* The creative requests follow the final plan's platforms (the model's,
+ * when it wrote the campaigns) and survive the model's generated_assets;
+ * the built-in ones stay when the plan names no platform. */
+static void restore_creatives(json_object *campaign, const struct synth_input *si, json_object *builtin)
+{
+    json_object *camps, *platforms = NULL, *ga, *reqs;
+
+    if (!json_object_object_get_ex(campaign, "generated_assets", &ga) || !json_object_is_type(ga, json_type_object))
+        return;
+    if (json_object_object_get_ex(campaign, "campaigns", &camps) && json_object_is_type(camps, json_type_array) &&
+        json_object_array_length(camps) > 0)
+        json_object_object_get_ex(json_object_array_get_idx(camps, 0), "platforms", &platforms);
+    reqs = platforms && json_object_is_type(platforms, json_type_array) ? synth_creative_requests(si, platforms) : NULL;
+    if (reqs == NULL && builtin == NULL)
+        return;
+    json_object_object_add(ga, "creative_requests", reqs ? reqs : json_object_get(builtin));
+}
+
 /* Tags each object of the model's English sections with "language" where
  * it has none (the prompt asks for those sections in English). */
 static void tag_english(json_object *campaign)
@@ -626,7 +644,7 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
     si.s3_key = in->s3_key;
     out->campaign = synth_campaign(&si, out->warnings);
     /* The creative requests are adsmith's own: they survive the model's
-     * generated_assets. */
+     * generated_assets (restore_creatives). */
     if (json_object_object_get_ex(out->campaign, "generated_assets", &ga) &&
         json_object_object_get_ex(ga, "creative_requests", &creatives))
         json_object_get(creatives);
@@ -647,9 +665,7 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
         tag_english(out->campaign);
         localise(cfg, in, model_variants, deadline, out, &log);
     }
-    if (creatives != NULL && json_object_object_get_ex(out->campaign, "generated_assets", &ga) &&
-        json_object_is_type(ga, json_type_object))
-        json_object_object_add(ga, "creative_requests", json_object_get(creatives));
+    restore_creatives(out->campaign, &si, creatives);
     json_object_put(creatives);
     json_object_put(model_variants);
     json_object_put(model);

@@ -641,6 +641,19 @@ static void tag_language(json_object *arr, const char *lang)
     }
 }
 
+/* The photo's palette in words, for image prompts. */
+static void palette_of(const struct synth_input *in, char *out, size_t outsz)
+{
+    const char *c1 = top_color(in, 0), *c2 = top_color(in, 1);
+
+    if (c1 && c2)
+        snprintf(out, outsz, "%s and %s palette taken from the product photo", c1, c2);
+    else if (c1)
+        snprintf(out, outsz, "%s palette taken from the product photo", c1);
+    else
+        snprintf(out, outsz, "clean neutral palette");
+}
+
 /* The named /api/assets size and scene for a platform. */
 struct creative_fit { const char *platform, *size, *position, *scene; };
 
@@ -674,15 +687,15 @@ static const struct creative_fit *creative_fit(const char *platform)
 /* One ready-to-run POST /api/assets body per market and platform: the
  * uploaded photo with its background replaced for the platform's size,
  * and the market's headline and call to action as the overlay. */
-static json_object *creative_requests(const struct synth_input *in, const char **platforms, size_t np,
-                                      const char *palette)
+static json_object *creative_requests(const struct synth_input *in, const char **platforms, size_t np)
 {
     json_object *out = json_object_new_array();
     const char *goal = str_of(in->objectives, "primary_goal");
     int sales = strcasestr(goal, "sale") != NULL || strcasestr(goal, "conver") != NULL;
-    char name[L10N_SLOT_MAX + 8];
+    char name[L10N_SLOT_MAX + 8], palette[160];
     size_t m, i;
 
+    palette_of(in, palette, sizeof palette);
     l10n_clean(str_of(in->product_info, "name"), name, sizeof name);
     for (m = 0; m < arr_len(in->cultural); m++) {
         json_object *e = json_object_array_get_idx(in->cultural, m);
@@ -765,15 +778,9 @@ static json_object *assets(const struct synth_input *in, int weeks, const char *
     const char *name = str_of(in->product_info, "name");
     const char *cat = str_of(in->product_info, "category");
     const char *aud = str_of(in->objectives, "target_audience");
-    const char *c1 = top_color(in, 0), *c2 = top_color(in, 1);
     char palette[160];
 
-    if (c1 && c2)
-        snprintf(palette, sizeof palette, "%s and %s palette taken from the product photo", c1, c2);
-    else if (c1)
-        snprintf(palette, sizeof palette, "%s palette taken from the product photo", c1);
-    else
-        snprintf(palette, sizeof palette, "clean neutral palette");
+    palette_of(in, palette, sizeof palette);
     json_object_array_add(prompts, jprintf("Studio product shot of %s (%s), on a seamless background, %s, soft diffused light, high detail", name, cat, palette));
     json_object_array_add(prompts, jprintf("Lifestyle photo of %s using %s at home, natural window light, %s, candid and warm", aud[0] ? aud : "a customer", name, palette));
     json_object_array_add(prompts, jprintf("Flat lay of %s with complementary %s accessories, top-down view, %s, minimal styling", name, cat, palette));
@@ -822,7 +829,7 @@ static json_object *assets(const struct synth_input *in, int weeks, const char *
     json_object_object_add(g, "video_scripts", scripts);
     json_object_object_add(g, "email_templates", emails);
     json_object_object_add(g, "blog_outlines", blogs);
-    json_object_object_add(g, "creative_requests", creative_requests(in, platforms, np, palette));
+    json_object_object_add(g, "creative_requests", creative_requests(in, platforms, np));
     return g;
 }
 
@@ -969,4 +976,19 @@ json_object *synth_campaign(const struct synth_input *in, json_object *warnings)
     json_object_object_add(c, "recommendations", recommendations(in, platforms, np));
     json_object_object_add(c, "market_variants", market_variants(in, platforms, np));
     return c;
+}
+
+json_object *synth_creative_requests(const struct synth_input *in, json_object *platforms)
+{
+    const char *names[MAX_PLATFORMS];
+    size_t n = 0, i, j;
+
+    for (i = 0; i < arr_len(platforms) && n < MAX_PLATFORMS; i++) {
+        const char *p = arr_str(platforms, i);
+        for (j = 0; j < n && strcasecmp(names[j], p) != 0; j++)
+            ;
+        if (p[0] != '\0' && j == n)
+            names[n++] = p;
+    }
+    return n > 0 ? creative_requests(in, names, n) : NULL;
 }

@@ -54,6 +54,11 @@ json_object *synth_cultural(const struct kb *kb, json_object *markets, json_obje
  * calendar share week, day and time, or title. */
 json_object *synth_campaign(const struct synth_input *in, json_object *warnings);
 
+/* generated_assets.creative_requests for these platforms (strings; at
+ * most six, each once): per market of in->cultural and platform, a POST
+ * /api/assets body. NULL when platforms names none. */
+json_object *synth_creative_requests(const struct synth_input *in, json_object *platforms);
+
 /* Helpers exposed for tests. */
 int synth_weeks(const char *duration, int *weeks);        /* 0 when understood */
 #define SYNTH_MAX_BUDGET_USD 1e9
