@@ -21,6 +21,12 @@ void route_markets(struct call *c)
         json_object_object_add(m, "id", json_object_new_string(kb_str(p, "id")));
         json_object_object_add(m, "name", json_object_new_string(kb_str(p, "name")));
         json_object_object_add(m, "region", json_object_new_string(kb_str(p, "region")));
+        /* A copy: workers share the knowledge base, json-c counts are not atomic. */
+        {
+            json_object *langs = NULL;
+            if (json_object_deep_copy(kb_languages(p, NULL), &langs, NULL) == 0)
+                json_object_object_add(m, "languages", langs);
+        }
         json_object_array_add(list, m);
     }
     o = json_object_new_object();

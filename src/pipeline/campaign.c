@@ -1,5 +1,7 @@
 #include "campaign.h"
 #include "synth.h"
+#include "l10n.h"
+#include "langcheck.h"
 #include "util.h"
 #include "vision.h"
 #include "agent.h"
@@ -11,6 +13,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include <string.h>
 
@@ -321,6 +324,22 @@ static void culture_result(struct gather *g, struct campaign_result *out, struct
     json_object_object_add(out->cultural_data, "model_insights", json_object_get(g->cj.insight));
 }
 
+/* [{"market", "language"}] for the prompt: each market's primary language. */
+static json_object *market_languages(const struct kb *kb, json_object *markets)
+{
+    json_object *out = json_object_new_array();
+    size_t i;
+
+    for (i = 0; markets != NULL && i < json_object_array_length(markets); i++) {
+        const char *m = json_object_get_string(json_object_array_get_idx(markets, i));
+        json_object *p = kb_match(kb, m ? m : ""), *e = json_object_new_object();
+        json_object_object_add(e, "market", json_object_new_string(m ? m : ""));
+        json_object_object_add(e, "language", json_object_new_string(kb_language(p ? p : kb_generic(kb), m)));
+        json_object_array_add(out, e);
+    }
+    return out;
+}
+
 /* Tier 1: the agent gathers with its tools and writes the campaign.
  * Returns the model's campaign object, or NULL (the reason in warnings). */
 static json_object *tier1(struct gather *g, double deadline, struct usage_log *log)
@@ -330,7 +349,8 @@ static json_object *tier1(struct gather *g, double deadline, struct usage_log *l
     json_object *model = NULL;
     char err[ADS_ERRSZ], msg[ADS_ERRSZ + 80];
     double t = ads_now_ms();
-    char *prompt = novapro_prompt(in->product_info, in->markets, in->objectives, NULL, NULL, NULL);
+    json_object *langs = market_languages(g->kb, in->markets);
+    char *prompt = novapro_prompt(in->product_info, in->markets, in->objectives, NULL, NULL, NULL, langs);
     int turns = 0, rc;
 
     if (prompt == NULL)
@@ -340,6 +360,7 @@ static json_object *tier1(struct gather *g, double deadline, struct usage_log *l
     else
         rc = agent_run(g->cfg, prompt, deadline, run_tools, g, &model, &u, &turns, err);
     free(prompt);
+    json_object_put(langs);
     log_call(log, g->cfg, "agent", &u, rc == AGENT_OK, t, turns);
     if (rc != AGENT_OK) {
         snprintf(msg, sizeof msg, "tier 1 (agent with tools) failed: %s; tier 2 used", err);
@@ -351,26 +372,200 @@ static json_object *tier1(struct gather *g, double deadline, struct usage_log *l
 
 /* Tier 2's synthesis: Nova Pro writes the creative sections over the
  * built-in plan; the plan stays wherever the reply falls short. */
-static void synthesize(const struct config *cfg, const struct campaign_input *in, double deadline,
-                       struct campaign_result *out, const struct synth_input *si, struct usage_log *log)
+static json_object *synthesize(const struct config *cfg, const struct campaign_input *in, double deadline,
+                               struct campaign_result *out, const struct synth_input *si, struct usage_log *log)
 {
     struct novapro_usage u = { 0, 0 };
-    json_object *model = NULL;
+    json_object *model = NULL, *variants = NULL;
     char err[ADS_ERRSZ], msg[ADS_ERRSZ + 64];
     double t = ads_now_ms();
+    json_object *langs = market_languages(si->kb, in->markets);
     char *prompt = novapro_prompt(in->product_info, in->markets, in->objectives, si->image_analysis, si->videos,
-                                  out->cultural_data);
+                                  out->cultural_data, langs);
     int rc = prompt ? text_json(cfg)(cfg, prompt, deadline, &model, &u, err) : NOVAPRO_CALL_FAILED;
 
     free(prompt);
+    json_object_put(langs);
     if (rc != NOVAPRO_OK) {
         snprintf(msg, sizeof msg, "synthesis failed (%s); the built-in plan is used", err);
         json_object_array_add(out->warnings, json_object_new_string(msg));
     } else if (novapro_merge(out->campaign, model, out->warnings) > 0) {
         out->generation_method = "fail_safe_orchestration_with_synthesis";
+        if (json_object_object_get_ex(model, "market_variants", &variants))
+            json_object_get(variants);
     }
     json_object_put(model);
     log_call(log, cfg, "synthesis", &u, rc == NOVAPRO_OK, t, 0);
+    return variants;
+}
+
+/* The model's variant for a market: by market name, else by language. */
+static json_object *find_variant(json_object *variants, const char *market, const char *lang)
+{
+    size_t i, n = variants && json_object_is_type(variants, json_type_array) ? json_object_array_length(variants) : 0;
+    json_object *v;
+
+    for (i = 0; i < n; i++)
+        if (json_object_object_get_ex(json_object_array_get_idx(variants, i), "market", &v) &&
+            strcasecmp(json_object_get_string(v), market) == 0)
+            return json_object_array_get_idx(variants, i);
+    for (i = 0; i < n; i++)
+        if (json_object_object_get_ex(json_object_array_get_idx(variants, i), "language", &v) &&
+            strcasecmp(json_object_get_string(v), lang) == 0)
+            return json_object_array_get_idx(variants, i);
+    return NULL;
+}
+
+/* A model's variant made ours: a copy, with the market, language and
+ * source set and every idea and template tagged with the language. */
+static json_object *adopt(json_object *mv, const char *market, const char *profile, const char *lang, int retried)
+{
+    static const char *const lists[] = { "content_ideas", "video_scripts", "email_templates", "blog_outlines", NULL };
+    json_object *v = NULL, *l;
+    size_t i, j;
+
+    if (json_object_deep_copy(mv, &v, NULL) != 0)
+        return NULL;
+    json_object_object_add(v, "market", json_object_new_string(market));
+    json_object_object_add(v, "profile", json_object_new_string(profile));
+    json_object_object_add(v, "language", json_object_new_string(lang));
+    json_object_object_add(v, "requested_language", json_object_new_string(lang));
+    json_object_object_add(v, "source", json_object_new_string("model"));
+    json_object_object_add(v, "retried", json_object_new_boolean(retried));
+    for (i = 0; lists[i] != NULL; i++)
+        if (json_object_object_get_ex(v, lists[i], &l) && json_object_is_type(l, json_type_array))
+            for (j = 0; j < json_object_array_length(l); j++)
+                if (json_object_is_type(json_object_array_get_idx(l, j), json_type_object))
+                    json_object_object_add(json_object_array_get_idx(l, j), "language", json_object_new_string(lang));
+    return v;
+}
+
+static const char *vstr(json_object *o, const char *k)
+{
+    json_object *v;
+
+    return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+/* One localisation call for a market, firmer when why says what the last
+ * answer got wrong: the variant it answered (caller frees), or NULL. */
+static json_object *ask_again(const struct config *cfg, const struct campaign_input *in, const char *market,
+                              const char *lang, json_object *platforms, const char *why, double deadline,
+                              struct usage_log *log)
+{
+    struct novapro_usage u = { 0, 0 };
+    json_object *reply = NULL, *v = NULL, *list;
+    char err[ADS_ERRSZ];
+    double t = ads_now_ms();
+    char *prompt = novapro_localise_prompt(in->product_info, in->objectives, market, lang, platforms, why);
+    int rc = prompt ? text_json(cfg)(cfg, prompt, deadline, &reply, &u, err) : NOVAPRO_CALL_FAILED;
+
+    free(prompt);
+    log_call(log, cfg, "localise", &u, rc == NOVAPRO_OK, t, 0);
+    if (rc != NOVAPRO_OK)
+        return NULL;
+    /* The variant itself, or wrapped in market_variants. */
+    if (json_object_object_get_ex(reply, "market_variants", &list))
+        v = find_variant(list, market, lang);
+    else
+        v = reply;
+    v = l10n_variant_ok(v) ? json_object_get(v) : NULL;
+    json_object_put(reply);
+    return v;
+}
+
+/* The model path's per-market variants: the model's own for each market,
+ * checked to be in the market's language; one that fails (or is missing)
+ * is asked for again once, with a firmer instruction; one still in the
+ * wrong language is kept marked language_check "failed" and named in
+ * warnings. When the model gives nothing usable, the built-in variant
+ * stays. */
+static void localise(const struct config *cfg, const struct campaign_input *in, json_object *model_variants,
+                     double deadline, struct campaign_result *out, struct usage_log *log)
+{
+    json_object *variants, *platforms = NULL, *camps;
+    char msg[ADS_ERRSZ + 200];
+    size_t i;
+
+    if (!json_object_object_get_ex(out->campaign, "market_variants", &variants))
+        return;
+    if (json_object_object_get_ex(out->campaign, "campaigns", &camps) && json_object_array_length(camps) > 0)
+        json_object_object_get_ex(json_object_array_get_idx(camps, 0), "platforms", &platforms);
+    for (i = 0; i < json_object_array_length(variants); i++) {
+        json_object *builtin = json_object_array_get_idx(variants, i), *mv, *v = NULL, *again;
+        const char *market = vstr(builtin, "market"), *lang = vstr(builtin, "requested_language");
+        char why[240] = "";
+        int rc = LANGCHECK_WRONG;
+
+        mv = find_variant(model_variants, market, lang);
+        if (l10n_variant_ok(mv) && (v = adopt(mv, market, vstr(builtin, "profile"), lang, 0)) != NULL) {
+            rc = l10n_check_variant(v, lang, in->product_info);
+            snprintf(why, sizeof why, "%s", vstr(v, "language_check_detail"));
+        } else {
+            snprintf(why, sizeof why, "no variant for this market in the reply");
+        }
+        if (rc < 0 && ads_now_ms() < deadline &&
+            (again = ask_again(cfg, in, market, lang, platforms, why, deadline, log)) != NULL) {
+            json_object_put(v);
+            v = adopt(again, market, vstr(builtin, "profile"), lang, 1);
+            json_object_put(again);
+            rc = v ? l10n_check_variant(v, lang, in->product_info) : LANGCHECK_WRONG;
+        }
+        if (v == NULL) {
+            snprintf(msg, sizeof msg, "market_variants: %.100s (%.20s) from the built-in copy: the model wrote none",
+                     market, lang);
+            json_object_array_add(out->warnings, json_object_new_string(msg));
+            continue;
+        }
+        if (rc < 0) {
+            snprintf(msg, sizeof msg, "market_variants: %.100s is not in %.20s after a retry (%.200s); marked "
+                     "language_check failed", market, lang, vstr(v, "language_check_detail"));
+            json_object_array_add(out->warnings, json_object_new_string(msg));
+        }
+        json_object_array_put_idx(variants, i, v);
+    }
+}
+
+/* The creative requests follow the final plan's platforms (the model's,
+ * when it wrote the campaigns) and survive the model's generated_assets;
+ * the built-in ones stay when the plan names no platform. */
+static void restore_creatives(json_object *campaign, const struct synth_input *si, json_object *builtin)
+{
+    json_object *camps, *platforms = NULL, *ga, *reqs;
+
+    if (!json_object_object_get_ex(campaign, "generated_assets", &ga) || !json_object_is_type(ga, json_type_object))
+        return;
+    if (json_object_object_get_ex(campaign, "campaigns", &camps) && json_object_is_type(camps, json_type_array) &&
+        json_object_array_length(camps) > 0)
+        json_object_object_get_ex(json_object_array_get_idx(camps, 0), "platforms", &platforms);
+    reqs = platforms && json_object_is_type(platforms, json_type_array) ? synth_creative_requests(si, platforms) : NULL;
+    if (reqs == NULL && builtin == NULL)
+        return;
+    json_object_object_add(ga, "creative_requests", reqs ? reqs : json_object_get(builtin));
+}
+
+/* Tags each object of the model's English sections with "language" where
+ * it has none (the prompt asks for those sections in English). */
+static void tag_english(json_object *campaign)
+{
+    static const char *const lists[] = { "video_scripts", "email_templates", "blog_outlines", NULL };
+    json_object *ga, *l;
+    size_t i, j;
+
+    for (i = 0; i < 4; i++) {
+        if (i == 0) {
+            if (!json_object_object_get_ex(campaign, "content_ideas", &l))
+                continue;
+        } else if (!json_object_object_get_ex(campaign, "generated_assets", &ga) ||
+                   !json_object_object_get_ex(ga, lists[i - 1], &l)) {
+            continue;
+        }
+        for (j = 0; json_object_is_type(l, json_type_array) && j < json_object_array_length(l); j++) {
+            json_object *o = json_object_array_get_idx(l, j);
+            if (json_object_is_type(o, json_type_object) && !json_object_object_get_ex(o, "language", NULL))
+                json_object_object_add(o, "language", json_object_new_string("en"));
+        }
+    }
 }
 
 static void gather_free(struct gather *g)
@@ -390,7 +585,7 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
     struct gather g;
     struct synth_input si;
     struct usage_log log = { { 0, 0 }, NULL };
-    json_object *videos, *image, *model = NULL;
+    json_object *videos, *image, *model = NULL, *model_variants = NULL, *ga, *creatives = NULL;
     double deadline = in->deadline_ms > 0 ? in->deadline_ms : ads_now_ms() + (double)cfg->campaign_deadline_ms;
     int cloud_text = strcmp(cfg->text_provider, "builtin") != 0;
 
@@ -446,17 +641,33 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
     si.videos = videos;
     si.cultural = g.cultural;
     si.kb = kb;
+    si.s3_key = in->s3_key;
     out->campaign = synth_campaign(&si, out->warnings);
+    /* The creative requests are adsmith's own: they survive the model's
+     * generated_assets (restore_creatives). */
+    if (json_object_object_get_ex(out->campaign, "generated_assets", &ga) &&
+        json_object_object_get_ex(ga, "creative_requests", &creatives))
+        json_object_get(creatives);
     /* The photo's URL and key go beside the labels synth put there. */
     if (json_object_object_get_ex(out->campaign, "product", &image) &&
         json_object_object_get_ex(image, "image", &image)) {
         json_object_object_add(image, "public_url", json_object_new_string(in->image_url ? in->image_url : ""));
         json_object_object_add(image, "s3_key", json_object_new_string(in->s3_key ? in->s3_key : ""));
     }
-    if (model != NULL && novapro_merge(out->campaign, model, out->warnings) > 0)
+    if (model != NULL && novapro_merge(out->campaign, model, out->warnings) > 0) {
         out->generation_method = "bedrock_agent_with_tools";
-    else if (cloud_text)
-        synthesize(cfg, in, deadline, out, &si, &log);
+        if (json_object_object_get_ex(model, "market_variants", &model_variants))
+            json_object_get(model_variants);
+    } else if (cloud_text) {
+        model_variants = synthesize(cfg, in, deadline, out, &si, &log);
+    }
+    if (strcmp(out->generation_method, "fallback_campaign") != 0) {
+        tag_english(out->campaign);
+        localise(cfg, in, model_variants, deadline, out, &log);
+    }
+    restore_creatives(out->campaign, &si, creatives);
+    json_object_put(creatives);
+    json_object_put(model_variants);
     json_object_put(model);
     json_object_put(videos);
     gather_free(&g);

@@ -5,7 +5,10 @@
  * cultural insight (the knowledge base) runs on the caller's; then the
  * built-in plan is made, and with text_provider = bedrock Nova Pro writes
  * its creative sections. A stage that fails degrades to a warning; only an
- * unreadable photo fails the request. Every provider call is bounded by
+ * unreadable photo fails the request. With a text model, each market's
+ * variant (market_variants) comes from the model in the market's language,
+ * checked by langcheck, asked for once more when it fails, then marked
+ * failed rather than accepted. Every provider call is bounded by
  * the deadline; a campaign that ends past it answers CAMPAIGN_DEADLINE and
  * nothing of it is kept. Each stage's result and timing are returned for
  * the product row.

@@ -10,11 +10,13 @@ struct kb {
     json_object *root;
     json_object *markets;   /* borrowed from root */
     json_object *generic;   /* borrowed from root */
+    struct l10n *copy;      /* the copy deck, NULL unless kb_load_dir */
 };
 
 static int check_profile(json_object *p, char *err)
 {
-    static const char *const lists[] = { "platforms", "content_types", "cultural_notes", "key_dates", "language_notes", NULL };
+    static const char *const lists[] = { "platforms", "content_types", "cultural_notes", "key_dates", "language_notes",
+                                        "languages", "best_days", "best_times", NULL };
     const char *const *f;
     json_object *v;
 
@@ -67,9 +69,22 @@ struct kb *kb_load(const char *path, char *err)
 struct kb *kb_load_dir(const char *data_dir, char *err)
 {
     char path[4096];
+    struct kb *kb;
 
     snprintf(path, sizeof path, "%s/markets.json", data_dir);
-    return kb_load(path, err);
+    if ((kb = kb_load(path, err)) == NULL)
+        return NULL;
+    snprintf(path, sizeof path, "%s/copy.json", data_dir);
+    if ((kb->copy = l10n_load(path, err)) == NULL) {
+        kb_free(kb);
+        return NULL;
+    }
+    return kb;
+}
+
+const struct l10n *kb_copy(const struct kb *kb)
+{
+    return kb->copy;
 }
 
 void kb_free(struct kb *kb)
@@ -77,6 +92,7 @@ void kb_free(struct kb *kb)
     if (kb == NULL)
         return;
     json_object_put(kb->root);
+    l10n_free(kb->copy);
     free(kb);
 }
 
@@ -184,4 +200,31 @@ json_object *kb_match(const struct kb *kb, const char *market)
             if (profile_matches(json_object_array_get_idx(kb->markets, i), want, loose))
                 return json_object_array_get_idx(kb->markets, i);
     return NULL;
+}
+
+json_object *kb_languages(json_object *profile, const char *market)
+{
+    json_object *countries;
+    char want[128];
+
+    if (profile == NULL)
+        return NULL;
+    normalize(market ? market : "", want, sizeof want);
+    if (want[0] != '\0' && json_object_object_get_ex(profile, "country_languages", &countries) &&
+        json_object_is_type(countries, json_type_object)) {
+        json_object_object_foreach(countries, name, langs) {
+            if (json_object_is_type(langs, json_type_array) && json_object_array_length(langs) > 0 &&
+                (strcmp(name, want) == 0 || (strlen(name) >= 4 && contains_word(want, name))))
+                return langs;
+        }
+    }
+    return kb_list(profile, "languages");
+}
+
+const char *kb_language(json_object *profile, const char *market)
+{
+    json_object *l = kb_languages(profile, market);
+    json_object *first = l && json_object_array_length(l) > 0 ? json_object_array_get_idx(l, 0) : NULL;
+
+    return first && json_object_is_type(first, json_type_string) ? json_object_get_string(first) : "en";
 }

@@ -1,5 +1,6 @@
 #include "synth.h"
 #include "buf.h"
+#include "l10n.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -155,7 +156,8 @@ json_object *synth_cultural(const struct kb *kb, json_object *markets, json_obje
         const char *m = arr_str(markets, i);
         json_object *p = kb_match(kb, m), *e = json_object_new_object();
         static const char *const copy[] = { "platforms", "content_types", "cultural_notes", "colors",
-                                            "key_dates", "language_notes", "posting_times", NULL };
+                                            "key_dates", "language_notes", "posting_times", "best_days",
+                                            "best_times", "time_zone", NULL };
         const char *const *f;
         if (p == NULL) {
             char msg[300];
@@ -166,6 +168,12 @@ json_object *synth_cultural(const struct kb *kb, json_object *markets, json_obje
         json_object_object_add(e, "market", jstr(m));
         json_object_object_add(e, "profile", jstr(kb_str(p, "name")));
         json_object_object_add(e, "matched", json_object_new_boolean(p != kb_generic(kb)));
+        {
+            json_object *langs = kb_languages(p, m), *dup = NULL;
+            json_object_object_add(e, "language", jstr(kb_language(p, m)));
+            if (langs != NULL && json_object_deep_copy(langs, &dup, NULL) == 0)
+                json_object_object_add(e, "languages", dup);
+        }
         for (f = copy; *f != NULL; f++) {
             json_object *v, *dup = NULL;
             /* A copy, not a reference: campaigns on several threads share
@@ -187,9 +195,14 @@ static size_t choose_platforms(const struct synth_input *in, const char **out)
     struct { const char *name; double score; } cand[64];
     size_t n = 0, i, j, chosen = 0;
 
-    for (i = 0; i < arr_len(prefs) && chosen < MAX_PLATFORMS; i++)
-        if (arr_str(prefs, i)[0] != '\0')
+    for (i = 0; i < arr_len(prefs) && chosen < MAX_PLATFORMS; i++) {
+        if (arr_str(prefs, i)[0] == '\0')
+            continue;
+        for (j = 0; j < chosen && strcasecmp(out[j], arr_str(prefs, i)) != 0; j++)
+            ;
+        if (j == chosen)             /* a platform named twice is planned once */
             out[chosen++] = arr_str(prefs, i);
+    }
     for (i = 0; i < arr_len(in->cultural); i++) {
         json_object *pl = arr_of(json_object_array_get_idx(in->cultural, i), "platforms");
         for (j = 0; j < arr_len(pl); j++) {
@@ -321,6 +334,43 @@ static const struct idea_style *style_for(const char *platform)
     return &idea_styles[i];
 }
 
+/* The second idea of each platform takes an angle of its own, so no two
+ * ideas share a topic. Templates as in the copy deck (l10n_fill). */
+struct second_angle { const char *angle, *topic, *caption; };
+
+static const struct second_angle second_angles[MAX_PLATFORMS] = {
+    { "audience_fit", "Why {audience} choose {product}", "Made for {audience}. {product} brings {feature1} to your day. What would you pair it with?" },
+    { "feature_spotlight", "Spotlight on {feature1}: the detail behind {product}", "One detail, up close: {feature1}. See how {product} puts it to work for {audience}." },
+    { "social_proof", "What {audience} say about {product}", "Real routines, real reviews: {audience} on {product} and {feature1}." },
+    { "how_to", "Three ways {audience} get more from {product}", "Three quick ways to get more from {product}, starting with {feature1}. Save this for later." },
+    { "behind_the_scenes", "Behind the scenes: how {product} is made", "From the first sketch to your hands: the care behind {product} and {feature1}." },
+    { "community", "Ask {audience}: how would you use {product}?", "We asked {audience} how they use {product}. Tell us yours in the comments: is it {feature1}?" },
+};
+
+static json_object *filled(const char *tmpl, const struct l10n_slots *sl)
+{
+    char *t = l10n_fill(tmpl, sl);
+    json_object *o = jstr(t ? t : "");
+
+    free(t);
+    return o;
+}
+
+static json_object *idea(const char *platform, const char *angle, json_object *topic, int score, json_object *caption,
+                         json_object *tags)
+{
+    json_object *a = json_object_new_object();
+
+    json_object_object_add(a, "platform", jstr(platform));
+    json_object_object_add(a, "topic", topic);
+    json_object_object_add(a, "engagement_score", json_object_new_int(score));
+    json_object_object_add(a, "caption", caption);
+    json_object_object_add(a, "hashtags", tags);
+    json_object_object_add(a, "angle", jstr(angle));
+    json_object_object_add(a, "language", jstr("en"));
+    return a;
+}
+
 static json_object *content_ideas(const struct synth_input *in, const char **platforms, size_t np)
 {
     json_object *ideas = json_object_new_array();
@@ -330,67 +380,170 @@ static json_object *content_ideas(const struct synth_input *in, const char **pla
 
     for (i = 0; i < np; i++) {
         const struct idea_style *st = style_for(platforms[i]);
-        json_object *a = json_object_new_object(), *b = json_object_new_object();
+        const struct second_angle *sa = &second_angles[i % MAX_PLATFORMS];
+        struct l10n_slots sl = { name, { feature(in, (i + 2) % 3, feature(in, 0, "quality")), "", "" }, "",
+                                 audience[0] ? audience : "customers" };
+        json_object *caption;
         char cap[1024];
         int fit = platform_fit(in, platforms[i]);
 
         snprintf(cap, sizeof cap, "%s%s%s%s and %s%s", st->lead, name, st->middle,
                  feature(in, 0, "thoughtful design"), feature(in, 1, "everyday value"), st->tail);
-        json_object_object_add(a, "platform", jstr(platforms[i]));
-        json_object_object_add(a, "topic", jprintf("%s: %s in action", st->format, name));
-        json_object_object_add(a, "engagement_score", json_object_new_int(fit));
-        json_object_object_add(a, "caption", jstr(cap));
-        json_object_object_add(a, "hashtags", hashtags(in, platforms[i]));
-        json_object_array_add(ideas, a);
-
-        json_object_object_add(b, "platform", jstr(platforms[i]));
-        json_object_object_add(b, "topic", jprintf("Why %s choose %s: %s", audience[0] ? audience : "customers",
-                                                    name, feature(in, 2, feature(in, 0, "quality"))));
-        json_object_object_add(b, "engagement_score", json_object_new_int(fit > 8 ? fit - 8 : fit));
-        json_object_object_add(b, "caption", jprintf("Made for %s. %s brings %s to your day. What would you pair it with?",
-                                                      audience[0] ? audience : "you", name, feature(in, 2, feature(in, 0, "quality"))));
-        json_object_object_add(b, "hashtags", hashtags(in, platforms[i]));
-        json_object_array_add(ideas, b);
+        json_object_array_add(ideas, idea(platforms[i], "platform_native", jprintf("%s %s: %s in action", platforms[i],
+                                          st->format, name), fit, jstr(cap), hashtags(in, platforms[i])));
+        caption = filled(sa->caption, &sl);
+        json_object_array_add(ideas, idea(platforms[i], sa->angle, filled(sa->topic, &sl), fit > 8 ? fit - 8 : fit,
+                                          caption, hashtags(in, platforms[i])));
     }
     return ideas;
 }
 
-/* Week-by-week plan: a phase per part of the campaign. */
+/* Posting slots of the first market's profile: its best days at its best
+ * times first, then the other days; at most 7 x 4. */
+#define MAX_SLOTS 28
+
+struct slot { const char *day, *time; int day_index; };
+
+static const char *const week_days[7] = { "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday" };
+
+static int day_index(const char *d)
+{
+    int i;
+
+    for (i = 0; i < 7; i++)
+        if (strcasecmp(week_days[i], d) == 0)
+            return i;
+    return -1;
+}
+
+static size_t posting_slots(json_object *profile, struct slot *out)
+{
+    static const char *const fallback_times[] = { "12:30", "19:00" };
+    json_object *best = arr_of(profile, "best_days"), *times = arr_of(profile, "best_times");
+    int order[7], used[7] = { 0 }, nd = 0, nbest, i, pass;
+    size_t nt = arr_len(times) ? (arr_len(times) > 4 ? 4 : arr_len(times)) : 2, n = 0, t;
+
+    for (i = 0; (size_t)i < arr_len(best); i++) {
+        int d = day_index(arr_str(best, (size_t)i));
+        if (d >= 0 && !used[d])
+            order[nd++] = d, used[d] = 1;
+    }
+    nbest = nd;
+    for (i = 0; i < 7; i++)
+        if (!used[i])
+            order[nd++] = i;
+    /* The best days at every best time first, spread (each day at the
+     * first time, then the next time); then the other days likewise. */
+    for (pass = 0; pass < 2; pass++)
+        for (t = 0; t < nt; t++)
+            for (i = pass ? nbest : 0; i < (pass ? nd : nbest) && n < MAX_SLOTS; i++) {
+                out[n].day_index = order[i];
+                out[n].day = week_days[order[i]];
+                out[n].time = arr_len(times) ? arr_str(times, t) : fallback_times[t];
+                n++;
+            }
+    return n;
+}
+
+static int slot_cmp(const void *a, const void *b)
+{
+    const struct slot *x = a, *y = b;
+
+    if (x->day_index != y->day_index)
+        return x->day_index - y->day_index;
+    return strcmp(x->time, y->time);
+}
+
+struct phase { const char *name, *focus, *angles[6]; };
+
+/* Each phase has angles of its own, so a post's angle also names its phase. */
+static const struct phase phases[4] = {
+    { "Awareness", "introduce the product and its main benefit",
+      { "first look at", "teaser for", "unboxing of", "meet", "problem-and-solution intro to", "creator first impressions of" } },
+    { "Consideration", "show features in use, answer objections, creator reviews",
+      { "in-use demo of", "feature close-up of", "questions answered about", "creator review of", "how-to with", "comparison guide for" } },
+    { "Conversion", "offers, social proof and clear calls to action",
+      { "offer and customer proof for", "limited-time offer on", "customer reviews of", "gift idea:", "bundle spotlight on", "last call for" } },
+    { "Retention", "thank customers, share user content, invite reviews",
+      { "customer story with", "care tips for", "user photos with", "thank-you post for", "review invitation for", "what's next for" } },
+};
+
+static const struct phase *phase_of(int w, int weeks)
+{
+    double pos = weeks == 1 ? 0.5 : (double)(w - 1) / (weeks - 1);
+
+    return pos < 0.25 ? &phases[0] : pos < 0.6 ? &phases[1] : pos < 0.9 ? &phases[2] : &phases[3];
+}
+
+static int title_taken(json_object *titles, const char *t)
+{
+    size_t i;
+
+    for (i = 0; i < arr_len(titles); i++)
+        if (strcmp(arr_str(titles, i), t) == 0)
+            return 1;
+    return 0;
+}
+
+/* Week-by-week plan: a phase per part of the campaign; each week's posts
+ * on distinct slots (day and local time from the first market's profile),
+ * platforms in turn, and an angle and feature that rotate within the
+ * phase, so no post repeats in the campaign ("posts" keeps the original
+ * one-line form, "schedule" the same posts as fields). */
 static json_object *calendar(const struct synth_input *in, int weeks, int ppw, const char **platforms, size_t np)
 {
-    json_object *cal = json_object_new_object();
+    json_object *cal = json_object_new_object(), *titles = json_object_new_array();
+    json_object *first = arr_len(in->cultural) ? json_object_array_get_idx(in->cultural, 0) : NULL;
     const char *name = str_of(in->product_info, "name");
-    int w;
+    const char *tz = str_of(first, "time_zone")[0] ? str_of(first, "time_zone") : "local time";
+    const struct phase *prev = NULL;
+    struct slot all[MAX_SLOTS], week_slots[MAX_SLOTS];
+    size_t nslots = posting_slots(first, all);
+    int w, k = 0;
 
     for (w = 1; w <= weeks; w++) {
-        json_object *week = json_object_new_object(), *posts = json_object_new_array();
-        const char *phase, *focus, *angle;
+        json_object *week = json_object_new_object(), *posts = json_object_new_array(), *sched = json_object_new_array();
+        const struct phase *ph = phase_of(w, weeks);
         char key[16];
-        int p;
-        double pos = weeks == 1 ? 0.5 : (double)(w - 1) / (weeks - 1);
+        size_t p, n = (size_t)ppw < nslots ? (size_t)ppw : nslots;
 
-        if (pos < 0.25)
-            phase = "Awareness", focus = "introduce the product and its main benefit", angle = "first look at";
-        else if (pos < 0.6)
-            phase = "Consideration", focus = "show features in use, answer objections, creator reviews",
-            angle = "in-use demo of";
-        else if (pos < 0.9)
-            phase = "Conversion", focus = "offers, social proof and clear calls to action",
-            angle = "offer and customer proof for";
-        else
-            phase = "Retention", focus = "thank customers, share user content, invite reviews",
-            angle = "customer story with";
-        for (p = 0; p < ppw; p++) {
-            const char *pl = platforms[(size_t)(p + w) % np];
-            json_object_array_add(posts, jprintf("%s (%s): %s %s, featuring %s", pl, style_for(pl)->format, angle, name,
-                                                 feature(in, (size_t)(p + w) % 3, "its design")));
+        k = ph == prev ? k + 1 : 0;           /* week within the phase */
+        prev = ph;
+        memcpy(week_slots, all, n * sizeof all[0]);
+        qsort(week_slots, n, sizeof week_slots[0], slot_cmp);
+        for (p = 0; p < n; p++) {
+            const char *pl = platforms[(p + (size_t)w) % np];
+            const char *angle = ph->angles[(p + (size_t)k) % 6];
+            size_t fi = (p + p / 6 + (size_t)k / 6) % 3;
+            const char *feat = feature(in, fi, fi == 0 ? "its design" : fi == 1 ? "its quality" : "its value");
+            json_object *e = json_object_new_object();
+            char title[512];
+
+            snprintf(title, sizeof title, "%s %s, featuring %s", angle, name, feat);
+            if (title_taken(titles, title))     /* a long campaign comes round again: say which week */
+                snprintf(title + strlen(title), sizeof title - strlen(title), " (week %d)", w);
+            json_object_array_add(titles, jstr(title));
+            json_object_array_add(posts, jprintf("%s %s (%s), %s (%s): %s", week_slots[p].day, week_slots[p].time, tz, pl,
+                                                 style_for(pl)->format, title));
+            json_object_object_add(e, "day", jstr(week_slots[p].day));
+            json_object_object_add(e, "time", jstr(week_slots[p].time));
+            json_object_object_add(e, "time_zone", jstr(tz));
+            json_object_object_add(e, "platform", jstr(pl));
+            json_object_object_add(e, "format", jstr(style_for(pl)->format));
+            json_object_object_add(e, "angle", jstr(angle));
+            json_object_object_add(e, "feature", jstr(feat));
+            json_object_object_add(e, "title", jstr(title));
+            json_object_object_add(e, "language", jstr("en"));
+            json_object_array_add(sched, e);
         }
-        json_object_object_add(week, "phase", jstr(phase));
-        json_object_object_add(week, "focus", jstr(focus));
+        json_object_object_add(week, "phase", jstr(ph->name));
+        json_object_object_add(week, "focus", jstr(ph->focus));
         json_object_object_add(week, "posts", posts);
+        json_object_object_add(week, "schedule", sched);
         snprintf(key, sizeof key, "Week %d", w);
         json_object_object_add(cal, key, week);
     }
+    json_object_put(titles);
     return cal;
 }
 
@@ -476,7 +629,148 @@ static json_object *analytics(const struct estimates *e)
     return a;
 }
 
-static json_object *assets(const struct synth_input *in, int weeks)
+/* Adds "language" to each object of an array that has none. */
+static void tag_language(json_object *arr, const char *lang)
+{
+    size_t i;
+
+    for (i = 0; i < arr_len(arr); i++) {
+        json_object *o = json_object_array_get_idx(arr, i);
+        if (json_object_is_type(o, json_type_object) && !json_object_object_get_ex(o, "language", NULL))
+            json_object_object_add(o, "language", jstr(lang));
+    }
+}
+
+/* The photo's palette in words, for image prompts. */
+static void palette_of(const struct synth_input *in, char *out, size_t outsz)
+{
+    const char *c1 = top_color(in, 0), *c2 = top_color(in, 1);
+
+    if (c1 && c2)
+        snprintf(out, outsz, "%s and %s palette taken from the product photo", c1, c2);
+    else if (c1)
+        snprintf(out, outsz, "%s palette taken from the product photo", c1);
+    else
+        snprintf(out, outsz, "clean neutral palette");
+}
+
+/* The named /api/assets size and scene for a platform. */
+struct creative_fit { const char *platform, *size, *position, *scene; };
+
+static const struct creative_fit creative_fits[] = {
+    { "Instagram", "instagram_square", "bottom", "a bright, styled lifestyle setting with soft natural light" },
+    { "TikTok", "story", "bottom", "an energetic everyday scene, vertical, with calm space at the bottom for text" },
+    { "YouTube", "youtube_thumbnail", "left", "a bold, high-contrast studio backdrop with open space on the left" },
+    { "Facebook", "facebook_link", "bottom", "a warm, welcoming home setting" },
+    { "Pinterest", "pinterest", "top", "an aspirational styled interior, tall composition, soft light" },
+    { "LinkedIn", "linkedin", "bottom", "a clean, professional workspace with neutral tones" },
+    { "Snapchat", "story", "bottom", "a playful vertical scene with bright colours" },
+    { "Douyin", "story", "bottom", "an energetic vertical scene with calm space at the bottom for text" },
+    { "Kwai", "story", "bottom", "an energetic vertical scene with calm space at the bottom for text" },
+    { "Moj", "story", "bottom", "an energetic vertical scene with calm space at the bottom for text" },
+    { "X", "facebook_link", "bottom", "a clean scene with the product sharp in the centre" },
+    { "XING", "linkedin", "bottom", "a clean, professional workspace with neutral tones" },
+    { "Xiaohongshu (RED)", "instagram_portrait", "bottom", "a refined lifestyle flat lay, portrait, soft light" },
+    { NULL, "instagram_square", "bottom", "a clean lifestyle setting with soft natural light" },
+};
+
+static const struct creative_fit *creative_fit(const char *platform)
+{
+    size_t i;
+
+    for (i = 0; creative_fits[i].platform != NULL; i++)
+        if (strcasecmp(creative_fits[i].platform, platform) == 0)
+            return &creative_fits[i];
+    return &creative_fits[i];
+}
+
+/* One ready-to-run POST /api/assets body per market and platform: the
+ * uploaded photo with its background replaced for the platform's size,
+ * and the market's headline and call to action as the overlay. */
+static json_object *creative_requests(const struct synth_input *in, const char **platforms, size_t np)
+{
+    json_object *out = json_object_new_array();
+    const char *goal = str_of(in->objectives, "primary_goal");
+    int sales = strcasestr(goal, "sale") != NULL || strcasestr(goal, "conver") != NULL;
+    char name[L10N_SLOT_MAX + 8], palette[160];
+    size_t m, i;
+
+    palette_of(in, palette, sizeof palette);
+    l10n_clean(str_of(in->product_info, "name"), name, sizeof name);
+    for (m = 0; m < arr_len(in->cultural); m++) {
+        json_object *e = json_object_array_get_idx(in->cultural, m);
+        const char *lang = str_of(e, "language");
+        for (i = 0; i < np; i++) {
+            const struct creative_fit *fit = creative_fit(platforms[i]);
+            json_object *r = json_object_new_object(), *body = json_object_new_object();
+            json_object *src = json_object_new_object(), *sizes = json_object_new_array(), *ov = json_object_new_object();
+            char *headline = NULL, *cta = NULL;
+
+            if (l10n_overlay(kb_copy(in->kb), lang, name, sales, &headline, &cta) != 0) {
+                json_object_put(r);
+                json_object_put(body);
+                json_object_put(src);
+                json_object_put(sizes);
+                json_object_put(ov);
+                continue;
+            }
+            json_object_object_add(body, "prompt", jprintf("Product photo of %.200s with the background replaced by %s, "
+                                                           "%s; the product unchanged and in sharp focus", name,
+                                                           fit->scene, palette));
+            json_object_object_add(body, "style", jstr("photographic"));
+            json_object_object_add(body, "task", jstr("background_replace"));
+            json_object_object_add(src, "s3_key", jstr(in->s3_key ? in->s3_key : ""));
+            json_object_object_add(body, "source", src);
+            json_object_array_add(sizes, jstr(fit->size));
+            json_object_object_add(body, "sizes", sizes);
+            json_object_object_add(ov, "headline", jstr(headline));
+            json_object_object_add(ov, "cta", jstr(cta));
+            json_object_object_add(ov, "position", jstr(fit->position));
+            json_object_object_add(body, "overlay", ov);
+            json_object_object_add(r, "market", jstr(str_of(e, "market")));
+            json_object_object_add(r, "platform", jstr(platforms[i]));
+            json_object_object_add(r, "language", jstr(lang));
+            json_object_object_add(r, "method", jstr("POST"));
+            json_object_object_add(r, "path", jstr("/api/assets"));
+            json_object_object_add(r, "body", body);
+            json_object_array_add(out, r);
+            free(headline);
+            free(cta);
+        }
+    }
+    return out;
+}
+
+/* Per market, the content ideas and templates in the market's language
+ * from the copy deck (l10n). */
+static json_object *market_variants(const struct synth_input *in, const char **platforms, size_t np)
+{
+    json_object *out = json_object_new_array();
+    const char *goal = str_of(in->objectives, "primary_goal");
+    size_t m, i;
+
+    for (m = 0; m < arr_len(in->cultural); m++) {
+        json_object *e = json_object_array_get_idx(in->cultural, m), *v, *ideas;
+        struct l10n_input li;
+        li.market = str_of(e, "market");
+        li.profile = str_of(e, "profile");
+        li.language = str_of(e, "language")[0] ? str_of(e, "language") : "en";
+        li.product_info = in->product_info;
+        li.sales = strcasestr(goal, "sale") != NULL || strcasestr(goal, "conver") != NULL;
+        li.platforms = platforms;
+        li.np = np;
+        if ((v = l10n_variant(kb_copy(in->kb), &li)) == NULL)
+            continue;
+        ideas = arr_of(v, "content_ideas");
+        for (i = 0; i < arr_len(ideas); i++)
+            json_object_object_add(json_object_array_get_idx(ideas, i), "engagement_score",
+                                   json_object_new_int(platform_fit(in, platforms[i])));
+        json_object_array_add(out, v);
+    }
+    return out;
+}
+
+static json_object *assets(const struct synth_input *in, int weeks, const char **platforms, size_t np)
 {
     json_object *g = json_object_new_object(), *prompts = json_object_new_array();
     json_object *scripts = json_object_new_array(), *emails = json_object_new_array(), *blogs = json_object_new_array();
@@ -484,15 +778,9 @@ static json_object *assets(const struct synth_input *in, int weeks)
     const char *name = str_of(in->product_info, "name");
     const char *cat = str_of(in->product_info, "category");
     const char *aud = str_of(in->objectives, "target_audience");
-    const char *c1 = top_color(in, 0), *c2 = top_color(in, 1);
     char palette[160];
 
-    if (c1 && c2)
-        snprintf(palette, sizeof palette, "%s and %s palette taken from the product photo", c1, c2);
-    else if (c1)
-        snprintf(palette, sizeof palette, "%s palette taken from the product photo", c1);
-    else
-        snprintf(palette, sizeof palette, "clean neutral palette");
+    palette_of(in, palette, sizeof palette);
     json_object_array_add(prompts, jprintf("Studio product shot of %s (%s), on a seamless background, %s, soft diffused light, high detail", name, cat, palette));
     json_object_array_add(prompts, jprintf("Lifestyle photo of %s using %s at home, natural window light, %s, candid and warm", aud[0] ? aud : "a customer", name, palette));
     json_object_array_add(prompts, jprintf("Flat lay of %s with complementary %s accessories, top-down view, %s, minimal styling", name, cat, palette));
@@ -534,10 +822,14 @@ static json_object *assets(const struct synth_input *in, int weeks)
     json_object_object_add(b, "points", pts);
     json_object_array_add(blogs, b);
 
+    tag_language(scripts, "en");
+    tag_language(emails, "en");
+    tag_language(blogs, "en");
     json_object_object_add(g, "image_prompts", prompts);
     json_object_object_add(g, "video_scripts", scripts);
     json_object_object_add(g, "email_templates", emails);
     json_object_object_add(g, "blog_outlines", blogs);
+    json_object_object_add(g, "creative_requests", creative_requests(in, platforms, np));
     return g;
 }
 
@@ -673,7 +965,7 @@ json_object *synth_campaign(const struct synth_input *in, json_object *warnings)
     json_object_object_add(camp, "engagement_score", json_object_new_int(avg / (int)np));
     json_object_array_add(camps, camp);
     json_object_object_add(c, "campaigns", camps);
-    json_object_object_add(c, "generated_assets", assets(in, weeks));
+    json_object_object_add(c, "generated_assets", assets(in, weeks, platforms, np));
     json_object_object_add(c, "related_youtube_videos", in->videos ? json_object_get(in->videos) : json_object_new_array());
     json_object_object_add(rec, "primary_platforms", prim);
     json_object_object_add(rec, "rationale", jprintf("%s leads the chosen markets' platform mix%s; formats are adapted per platform.",
@@ -682,5 +974,21 @@ json_object *synth_campaign(const struct synth_input *in, json_object *warnings)
     json_object_object_add(c, "market_insights", market_insights(in));
     json_object_object_add(c, "analytics", analytics(&est));
     json_object_object_add(c, "recommendations", recommendations(in, platforms, np));
+    json_object_object_add(c, "market_variants", market_variants(in, platforms, np));
     return c;
+}
+
+json_object *synth_creative_requests(const struct synth_input *in, json_object *platforms)
+{
+    const char *names[MAX_PLATFORMS];
+    size_t n = 0, i, j;
+
+    for (i = 0; i < arr_len(platforms) && n < MAX_PLATFORMS; i++) {
+        const char *p = arr_str(platforms, i);
+        for (j = 0; j < n && strcasecmp(names[j], p) != 0; j++)
+            ;
+        if (p[0] != '\0' && j == n)
+            names[n++] = p;
+    }
+    return n > 0 ? creative_requests(in, names, n) : NULL;
 }

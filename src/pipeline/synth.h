@@ -36,15 +36,28 @@ struct synth_input {
     json_object *videos;         /* related videos, may be NULL */
     json_object *cultural;       /* synth_cultural result */
     const struct kb *kb;
+    const char *s3_key;          /* the uploaded photo, for creative requests; may be NULL */
 };
 
 /* Per-market cultural insight from the knowledge base: an array of
- * {"market", "profile", "matched", platforms, content_types, ...}. Unknown
+ * {"market", "profile", "matched", "language" (the primary BCP 47 tag),
+ * "languages", platforms, content_types, best_days, best_times, ...}. Unknown
  * markets get the generic profile and a warning appended to warnings. */
 json_object *synth_cultural(const struct kb *kb, json_object *markets, json_object *warnings);
 
-/* The campaign object of the contract; warnings gets any assumptions made. */
+/* The campaign object of the contract; warnings gets any assumptions made.
+ * Beside the contract's sections: "market_variants" (per market, ideas and
+ * templates in the market's language from the copy deck), "angle" and
+ * "language" on every idea and template, a "schedule" of fields beside each
+ * week's "posts", and generated_assets.creative_requests (ready POST
+ * /api/assets bodies). No two ideas share a topic; no two posts of the
+ * calendar share week, day and time, or title. */
 json_object *synth_campaign(const struct synth_input *in, json_object *warnings);
+
+/* generated_assets.creative_requests for these platforms (strings; at
+ * most six, each once): per market of in->cultural and platform, a POST
+ * /api/assets body. NULL when platforms names none. */
+json_object *synth_creative_requests(const struct synth_input *in, json_object *platforms);
 
 /* Helpers exposed for tests. */
 int synth_weeks(const char *duration, int *weeks);        /* 0 when understood */

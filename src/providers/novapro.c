@@ -25,7 +25,12 @@ static const char INSTRUCTIONS[] =
     "\"platform_recommendations\": {\"primary_platforms\": [..], \"rationale\"},\n"
     "\"market_insights\": {\"trending_content_types\": [..], \"cultural_considerations\": [..], "
     "\"audience_preferences\": [..]},\n"
-    "\"recommendations\": [{\"type\": \"timing\" | \"content\" | \"platform\", \"title\", \"description\"}]\n"
+    "\"recommendations\": [{\"type\": \"timing\" | \"content\" | \"platform\", \"title\", \"description\"}],\n"
+    "\"market_variants\": [{\"market\", \"language\", \"content_ideas\": [{\"platform\", \"topic\", \"caption\", "
+    "\"hashtags\": [..]}], \"video_scripts\": [{\"type\", \"content\"}], \"email_templates\": [{\"subject\", \"body\"}], "
+    "\"blog_outlines\": [{\"title\", \"introduction\", \"points\": [..]}]}]: one per entry of market_languages, "
+    "with every caption, hashtag, script, email and blog outline written in that market's language (the BCP 47 tag "
+    "given), not in English. Write the other sections in English.\n"
     "Respect each market's cultural notes. Do not invent statistics.\n\nBRIEF AND RESEARCH:\n";
 
 static void add_ref(json_object *o, const char *key, json_object *v)
@@ -58,13 +63,14 @@ static json_object *video_titles(json_object *videos)
 }
 
 char *novapro_prompt(json_object *product_info, json_object *markets, json_object *objectives,
-                     json_object *image_analysis, json_object *videos, json_object *cultural)
+                     json_object *image_analysis, json_object *videos, json_object *cultural, json_object *languages)
 {
     json_object *ctx = json_object_new_object();
     struct buf b;
 
     add_ref(ctx, "product", product_info);
     add_ref(ctx, "markets", markets);
+    add_ref(ctx, "market_languages", languages);
     add_ref(ctx, "objectives", objectives);
     json_object_object_add(ctx, "image_labels", label_names(image_analysis));
     json_object_object_add(ctx, "trending_videos", video_titles(videos));
@@ -91,6 +97,32 @@ char *novapro_cultural_prompt(json_object *product_info, json_object *markets, j
                  "say what this audience values, what to avoid, which platforms and formats work and when to post, "
                  "for this product. Answer with one JSON object and nothing else: {\"markets\": [{\"market\", "
                  "\"insights\": [..], \"cautions\": [..], \"platforms\": [..], \"timing\"}]}\n\nBRIEF:\n");
+    buf_adds(&b, json_object_to_json_string_ext(ctx, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(ctx);
+    return buf_steal(&b);
+}
+
+char *novapro_localise_prompt(json_object *product_info, json_object *objectives, const char *market,
+                              const char *language, json_object *platforms, const char *why)
+{
+    json_object *ctx = json_object_new_object();
+    struct buf b;
+
+    add_ref(ctx, "product", product_info);
+    add_ref(ctx, "objectives", objectives);
+    json_object_object_add(ctx, "market", json_object_new_string(market));
+    json_object_object_add(ctx, "language", json_object_new_string(language));
+    add_ref(ctx, "platforms", platforms);
+    buf_init(&b);
+    buf_printf(&b, "LOCALISATION REQUEST. Write the campaign copy for the market below in the language with the "
+                   "BCP 47 tag %s, and only in that language: every topic, caption, hashtag, script, email and blog "
+                   "outline. Do not answer in English. Keep the product's name as it is. ", language);
+    if (why != NULL && why[0] != '\0')
+        buf_printf(&b, "A previous answer was rejected because it was not in %s (%s). ", language, why);
+    buf_adds(&b, "Answer with one JSON object and nothing else: {\"market\", \"language\", \"content_ideas\": "
+                 "[{\"platform\", \"topic\", \"caption\", \"hashtags\": [..]}] (one per platform), \"video_scripts\": "
+                 "[{\"type\", \"content\"}], \"email_templates\": [{\"subject\", \"body\"}], \"blog_outlines\": "
+                 "[{\"title\", \"introduction\", \"points\": [..]}]}\n\nBRIEF:\n");
     buf_adds(&b, json_object_to_json_string_ext(ctx, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(ctx);
     return buf_steal(&b);

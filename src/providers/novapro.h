@@ -35,9 +35,19 @@ struct novapro_usage {
 
 enum { NOVAPRO_OK = 0, NOVAPRO_NO_JSON = -1, NOVAPRO_TRUNCATED = -2, NOVAPRO_CALL_FAILED = -3 };
 
-/* The prompt for a brief and what the pipeline gathered (malloc'd). */
+/* The prompt for a brief and what the pipeline gathered (malloc'd).
+ * languages ([{"market", "language"}], may be NULL) asks for
+ * "market_variants" written in each market's language. */
 char *novapro_prompt(json_object *product_info, json_object *markets, json_object *objectives,
-                     json_object *image_analysis, json_object *videos, json_object *cultural);
+                     json_object *image_analysis, json_object *videos, json_object *cultural, json_object *languages);
+
+/* The localisation prompt for one market (malloc'd): the variant's copy in
+ * language only; why (may be NULL) says what a previous answer got wrong,
+ * which makes the instruction firmer. The answer is one market variant
+ * {"market", "language", "content_ideas", "video_scripts",
+ * "email_templates", "blog_outlines"}. */
+char *novapro_localise_prompt(json_object *product_info, json_object *objectives, const char *market,
+                              const char *language, json_object *platforms, const char *why);
 
 /* The cultural-insight prompt: per market, for this product and audience,
  * with the knowledge base's profile of each market as a starting point

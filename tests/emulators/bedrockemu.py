@@ -30,6 +30,10 @@ Test control (unsigned, under /_emu/):
       text_delay_ms every Nova Pro call waits this long
       cultural_fail the next N cultural-insight calls (InvokeModel with a
                     "CULTURAL INSIGHT REQUEST" prompt) answer 503
+      lang_mode     market variants: native (default: each in its market's
+                    language), english (always English, retries too: the
+                    language check's failure path), english_once (English
+                    in the campaign, the market's language when asked again)
       converse_mode Converse (tier 1) behaviour: agent (default: asks for the
                     three tools in one turn, then answers with a campaign
                     that quotes their results), sequential (one tool per
@@ -38,6 +42,7 @@ Test control (unsigned, under /_emu/):
   POST /_emu/reset   back to answering at once, counters zeroed
   GET  /_emu/stats   JSON counters: requests, signed_ok, rejected, images,
                      throttled, failed, refused, in_flight, max_in_flight,
+                     localise_calls (LOCALISATION REQUEST prompts),
                      calls (signed model calls per prompt), images_by_prompt,
                      call_times ([time, prompt] of each Nova Canvas call, the first 50,000)
 
@@ -55,6 +60,7 @@ import zlib
 
 import awssig
 import emubase
+import emucopy
 
 ARGS = None
 SIZES = {(1024, 1024), (1280, 720), (720, 1280), (1152, 864), (864, 1152)}
@@ -68,7 +74,8 @@ CTL = emubase.Control({"delay_ms": 0, "fail": 0, "fail_status": 503, "throttle":
                       "images_by_prompt": {}, "text_mode": "json", "text_fail": 0, "text_delay_ms": 0,
                       "text_calls": 0, "last_max_tokens": None,
                       "converse_mode": "agent", "converse_calls": 0, "tool_turns": [],
-                      "cultural_fail": 0, "cultural_calls": 0, "text_throttle": 0, "call_times": []})
+                      "cultural_fail": 0, "cultural_calls": 0, "text_throttle": 0, "call_times": [],
+                      "lang_mode": "native", "localise_calls": 0})
 STATE, LOCK, take, bump = CTL.state, CTL.lock, CTL.take, CTL.bump
 
 
@@ -171,7 +178,16 @@ def invoke(raw_path, headers, body):
     return 200, {"Content-Type": "application/json"}, out
 
 
-def campaign_for(name):
+def campaign_for(name, prompt=None, lang_mode="native"):
+    """The campaign for a product; with the prompt, its market_variants in
+    each market's language (or English, by lang_mode)."""
+    camp = campaign_body(name)
+    if prompt is not None:
+        camp["market_variants"] = emucopy.variants_for(prompt, name, english=lang_mode != "native")
+    return camp
+
+
+def campaign_body(name):
     return {
         "content_ideas": [{"platform": "Instagram", "topic": "Launch", "engagement_score": 88,
                            "caption": "Nova Pro says: meet %s" % name, "hashtags": ["#launch"]},
@@ -224,6 +240,11 @@ def text_invoke(body):
         return error(400, "ValidationException", "messages[0].content[0].text and inferenceConfig.maxTokens are required")
     if prompt.startswith("CULTURAL INSIGHT REQUEST"):
         return cultural(prompt)
+    if prompt.startswith("LOCALISATION REQUEST"):
+        with LOCK:
+            STATE["localise_calls"] += 1
+            mode = STATE["lang_mode"]
+        return converse_shaped(json.dumps(emucopy.localise(prompt, english=mode == "english")), prompt)
     with LOCK:
         STATE["text_calls"] += 1
         STATE["last_max_tokens"] = max_tokens
@@ -238,7 +259,7 @@ def text_invoke(body):
         name = json.loads(prompt.split("BRIEF AND RESEARCH:\n", 1)[1])["product"]["name"]
     except (ValueError, KeyError, IndexError, TypeError):
         name = "the product"
-    camp = campaign_for(name)
+    camp = campaign_for(name, prompt, STATE["lang_mode"])
     if mode == "partial":
         camp = {k: camp[k] for k in ("content_ideas", "campaigns")}
     text, stop = json.dumps(camp, indent=1), "end_turn"
@@ -310,7 +331,7 @@ def converse(body):
         name = json.loads(msgs[0]["content"][0]["text"].split("BRIEF AND RESEARCH:\n", 1)[1])["product"]["name"]
     except (ValueError, KeyError, IndexError, TypeError):
         name = "the product"
-    camp = campaign_for(name)
+    camp = campaign_for(name, msgs[0]["content"][0]["text"], STATE["lang_mode"])
     label = answered.get("analyze_product_image", {}).get("content", [{}])[0].get("json", {}).get("labels", [{}])
     videos = answered.get("search_youtube_trends", {}).get("content", [{}])[0].get("json", {}).get("videos", [])
     markets = answered.get("get_cultural_insights", {}).get("content", [{}])[0].get("json", {}).get("markets", [])

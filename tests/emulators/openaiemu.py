@@ -14,9 +14,11 @@ Test control (under /_emu/):
   POST /_emu/behave  JSON, any of: delay_ms; fail (the next N calls answer
                      503); notools (a request with tools is refused, 400);
                      length (campaign answers are cut off, finish_reason
-                     "length")
+                     "length"); lang_mode (native, english, english_once:
+                     as the bedrock emulator's)
   POST /_emu/reset
-  GET  /_emu/stats   {"calls", "tool_calls", "rejected", "with_tools", "plain"}
+  GET  /_emu/stats   {"calls", "tool_calls", "rejected", "with_tools", "plain",
+                      "localise_calls"}
 
 Usage: openaiemu.py --port P --key KEY --model MODEL"""
 
@@ -25,6 +27,7 @@ import json
 import time
 
 import emubase
+import emucopy
 from bedrockemu import campaign_for
 
 ARGS = None
@@ -32,7 +35,8 @@ TOOLS = ("analyze_product_image", "search_youtube_trends", "get_cultural_insight
 
 
 CTL = emubase.Control({"delay_ms": 0, "fail": 0, "notools": False, "length": False, "calls": 0, "tool_calls": 0,
-                       "rejected": 0, "with_tools": 0, "plain": 0})
+                       "rejected": 0, "with_tools": 0, "plain": 0,
+                       "lang_mode": "native", "localise_calls": 0})
 STATE, LOCK = CTL.state, CTL.lock
 
 
@@ -60,7 +64,7 @@ def product_name(prompt, marker):
 def complete(req):
     msgs = req["messages"]
     with LOCK:
-        notools, length = STATE["notools"], STATE["length"]
+        notools, length, lang_mode = STATE["notools"], STATE["length"], STATE["lang_mode"]
     user = next(m["content"] for m in msgs if m["role"] == "user")
     size = len(json.dumps(req))
     if "tools" in req:
@@ -83,7 +87,7 @@ def complete(req):
                 STATE["tool_calls"] += len(calls)
             return answer(None, "tool_calls", size, calls)
         results = {n: json.loads(done["call_%d" % i]) for i, n in enumerate(TOOLS)}
-        camp = campaign_for(product_name(user, "BRIEF AND RESEARCH:\n"))
+        camp = campaign_for(product_name(user, "BRIEF AND RESEARCH:\n"), user, lang_mode)
         labels = results["analyze_product_image"].get("labels") or [{}]
         videos = results["search_youtube_trends"].get("videos") or []
         camp["content_ideas"][0]["caption"] = "Local model says: seen %s; videos %d; markets %d" % (
@@ -96,7 +100,11 @@ def complete(req):
         text = json.dumps({"markets": [{"market": m, "insights": ["Local insight for %s" % m], "cautions": [],
                                         "platforms": ["Instagram"], "timing": "Evenings"} for m in markets]})
         return answer(text, "stop", size)
-    camp = campaign_for(product_name(user, "BRIEF AND RESEARCH:\n"))
+    if user.startswith("LOCALISATION REQUEST"):
+        with LOCK:
+            STATE["localise_calls"] += 1
+        return answer(json.dumps(emucopy.localise(user, english=lang_mode == "english")), "stop", size)
+    camp = campaign_for(product_name(user, "BRIEF AND RESEARCH:\n"), user, lang_mode)
     camp["content_ideas"][0]["caption"] = "Local model synthesis"
     text = json.dumps(camp)
     if length:

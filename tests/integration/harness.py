@@ -281,3 +281,97 @@ def pg_ctl(action):
                 os.path.join(VAR, "log", "postgres.log"), "-o",
                 "-c listen_addresses='' -c unix_socket_directories='%s' -c fsync=off" % os.path.join(VAR, "run")]
     subprocess.run(RUNAS + args + [action], check=True, capture_output=True)
+
+
+# Localisation: what a marketer checks in a localised campaign. Languages
+# are checked by script (Japanese kana) and by common words (German,
+# Portuguese), never by exact strings.
+GERMAN_WORDS = {"und", "sie", "für", "ihr", "ihre", "ihren", "mit", "der", "das", "den", "im", "jetzt", "mehr", "uns",
+                "wir", "entdecken", "zum", "auf", "von", "ein", "eine", "alltag"}
+PORTUGUESE_WORDS = {"você", "para", "com", "seu", "sua", "do", "da", "no", "na", "em", "dia", "conheça", "nossos",
+                    "mais", "um", "uma", "veja", "o", "os", "e"}
+ENGLISH_WORDS = {"the", "and", "with", "your", "you", "for", "meet", "discover", "our", "this"}
+CREATIVE_FIELDS = {"prompt", "style", "task", "source", "sizes", "overlay"}
+CREATIVE_SIZES = {"instagram_square", "instagram_portrait", "story", "facebook_link", "youtube_thumbnail",
+                  "pinterest", "linkedin"}
+
+
+def words(text):
+    return [w.strip(".,:;!?()[]\"'«»…").lower() for w in text.split()]
+
+
+def reads_as(text, lang):
+    """True when text plausibly is in lang (ja: kana; de, pt: their words
+    outnumber English ones)."""
+    if lang == "ja":
+        return any("\u3040" <= ch <= "\u30ff" for ch in text)
+    ws = words(text)
+    mine = GERMAN_WORDS if lang == "de" else PORTUGUESE_WORDS if lang == "pt" else ENGLISH_WORDS
+    english = sum(w in ENGLISH_WORDS for w in ws)
+    return sum(w in mine for w in ws) >= 1 and (lang == "en" or sum(w in mine for w in ws) > english)
+
+
+def check_localised(c, want, source=None):
+    """The campaign's market_variants: one per market of want ({market:
+    primary language}), each idea, script and email in its language."""
+    variants = {v["market"]: v for v in c["market_variants"]}
+    expect(set(variants) == set(want), (sorted(variants), want))
+    for market, lang in want.items():
+        v = variants[market]
+        expect(v["language"].split("-")[0] == lang and v["language_check"] == "passed", (market, v.get("language"),
+                                                                                         v.get("language_check_detail")))
+        if source:
+            expect(v["source"] == source, (market, v["source"]))
+        expect(v["content_ideas"], market)
+        for idea in v["content_ideas"]:
+            expect(idea["language"].split("-")[0] == lang, idea)
+            expect(reads_as(idea["topic"] + " " + idea["caption"], lang), (market, idea))
+        for t in v["email_templates"]:
+            expect(reads_as(t["subject"] + " " + t["body"], lang), (market, t))
+        for s in v["video_scripts"]:
+            expect(reads_as(s["content"], lang), (market, s))
+    return variants
+
+
+def check_plan(c):
+    """No content idea repeats; no calendar post repeats."""
+    ideas = c["content_ideas"]
+    topics = [i["topic"] for i in ideas]
+    expect(len(set(topics)) == len(topics), topics)
+    expect(len({(i["platform"], i["angle"]) for i in ideas}) == len(ideas), ideas)
+    expect(all(i["language"] == "en" for i in ideas), ideas)
+    seen, titles, posts = set(), [], []
+    for week, plan in c["campaigns"][0]["calendar"].items():
+        expect(len(plan["posts"]) == len(plan["schedule"]) == c["campaigns"][0]["posts_per_week"], (week, plan))
+        slots = [(p["day"], p["time"]) for p in plan["schedule"]]
+        expect(len(set(slots)) == len(slots), (week, slots))
+        for p in plan["schedule"]:
+            key = (p["platform"], p["day"], p["time"], p["angle"])
+            expect(key not in seen, ("repeated post", week, key))
+            seen.add(key)
+            titles.append(p["title"])
+        posts += plan["posts"]
+    expect(len(set(titles)) == len(titles), titles)
+    expect(len(set(posts)) == len(posts), posts)
+
+
+def check_creatives(c, s3_key, platforms=None):
+    """Every creative request is a body POST /api/assets takes as it is."""
+    reqs = c["generated_assets"]["creative_requests"]
+    expect(reqs, "no creative requests")
+    for r in reqs:
+        b = r["body"]
+        expect(r["method"] == "POST" and r["path"] == "/api/assets", r)
+        expect(set(b) == CREATIVE_FIELDS, sorted(b))
+        expect(isinstance(b["prompt"], str) and 10 <= len(b["prompt"]) <= 1000, b["prompt"])
+        expect(b["style"] in ("natural", "vivid", "anime", "photographic") and b["task"] == "background_replace", b)
+        expect(b["source"] == {"s3_key": s3_key}, (b["source"], s3_key))
+        expect(len(b["sizes"]) == 1 and b["sizes"][0] in CREATIVE_SIZES, b["sizes"])
+        expect(set(b["overlay"]) == {"headline", "cta", "position"} and b["overlay"]["headline"] and b["overlay"]["cta"],
+               b["overlay"])
+        lang = r["language"].split("-")[0]
+        if lang in ("ja", "de", "pt"):
+            expect(reads_as(b["overlay"]["headline"] + " " + b["overlay"]["cta"], lang), (lang, b["overlay"]))
+    if platforms is not None:
+        expect({r["platform"] for r in reqs} == set(platforms), ({r["platform"] for r in reqs}, platforms))
+    return reqs

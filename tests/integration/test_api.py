@@ -21,6 +21,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BASE, PREFIX, VAR, RUNAS, api_workers, pg_ctl, config_value, ctl, expect, expect_error,  # noqa: E402
                      get, new_source, post, request, run, sql, test, test_if, wait_until)
+from harness import check_creatives, check_localised, check_plan  # noqa: E402
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 BOB = os.environ["ADS_KEY_BOB"]
@@ -408,6 +409,31 @@ def campaign_from_upload_has_every_section_and_is_stored():
               " campaign->>'generation_method', campaign->>'correlation_id' FROM products WHERE product_id = '%s'"
               % j["product_id"])
     expect(row == "alice|t|t|t|fallback_campaign|" + j["correlation_id"], row)
+
+
+@test
+def builtin_campaign_speaks_each_markets_language_and_does_not_repeat_itself():
+    p = upload(ALICE)
+    r = post("/api/campaign/tier-1", brief_with(p["upload_id"], target_markets__markets=["Japan", "Germany", "Brazil"]),
+             key=ALICE)
+    expect(r.status == 200, r.body[:500])
+    c = r.json()["campaign"]
+    variants = check_localised(c, {"Japan": "ja", "Germany": "de", "Brazil": "pt"}, source="builtin")
+    expect(variants["Brazil"]["language"] == "pt-BR", variants["Brazil"]["language"])
+    # The product's name goes in as it is; nothing of a template is left.
+    for v in variants.values():
+        expect(all("Aurora Desk Lamp" in i["caption"] and "{" not in i["caption"] for i in v["content_ideas"]), v)
+        expect(len({i["angle"] for i in v["content_ideas"]}) == len(v["content_ideas"]), v["content_ideas"])
+    check_plan(c)
+    # Posting times come from the first market's profile (Japan).
+    sched = [p for w in c["campaigns"][0]["calendar"].values() for p in w["schedule"]]
+    expect({p["time_zone"] for p in sched} == {"JST"} and {p["time"] for p in sched} <= {"07:30", "12:15", "21:00"}, sched[:3])
+    check_creatives(c, p["s3_key"], c["campaigns"][0]["platforms"])
+    expect({r["market"] for r in c["generated_assets"]["creative_requests"]} == {"Japan", "Germany", "Brazil"})
+    # The contract's fields are all still there for older clients.
+    idea = c["content_ideas"][0]
+    expect(set(idea) >= {"platform", "topic", "engagement_score", "caption", "hashtags"}, idea)
+    expect(all(isinstance(x, str) for w in c["campaigns"][0]["calendar"].values() for x in w["posts"]))
 
 
 @test
@@ -993,6 +1019,7 @@ def markets_are_listed_from_the_knowledge_base():
     expect([m["name"] for m in j["markets"]] == [m["name"] for m in kb], j)
     by_name = {m["name"]: m for m in j["markets"]}
     expect(by_name["North America"]["region"] == "Americas" and by_name["Japan"]["region"] == "Asia-Pacific", j)
+    expect(by_name["Japan"]["languages"] == ["ja"] and by_name["France"]["languages"][0] == "fr", j)
     expect(all(m["id"] and m["region"] for m in j["markets"]), j)
     expect_error(request("DELETE", "/api/markets", key=ALICE), 405, "method_not_allowed")
 

@@ -18,6 +18,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Emulator, config_value, ctl, expect, expect_error, get, lamp_brief, pg_ctl,  # noqa: E402
                      post, read_log, request, run, sql, start_process, stop_process, test, wait_until)
+from harness import check_creatives, check_localised  # noqa: E402
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 BOB = os.environ["ADS_KEY_BOB"]
@@ -138,6 +139,23 @@ def async_campaign_equals_the_sync_one_for_the_same_brief():
     expect(products_rows(queued["product_id"]) == 1)
     expect(job(queued["product_id"], "status, attempts, generation_method, error")
            == "completed|1|%s|" % sync["generation_method"], job(queued["product_id"], "*"))
+
+
+@test
+def an_async_campaign_is_localised_per_market():
+    calm()
+    only_campaigner()
+    body = dict(lamp_brief(["Japan", "Germany", "Brazil"]), upload_id=upload())
+    queued = submit(body)
+    done = wait_done(queued["product_id"])
+    expect(done["status"] == "completed", done)
+    c = done["campaign"]
+    # This suite's stack writes with the text model: the model's variants,
+    # checked, and adsmith's own creative requests.
+    expect(done["generation_method"] != "fallback_campaign", done["warnings"])
+    check_localised(c, {"Japan": "ja", "Germany": "de", "Brazil": "pt"}, source="model")
+    key = sql("SELECT s3_key FROM products WHERE product_id = '%s'" % queued["product_id"])
+    check_creatives(c, key, c["campaigns"][0]["platforms"])
 
 
 @test

@@ -9,6 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import VAR, Emulator, campaign_from_photo, config_value, lamp_brief, expect, run, sql, test  # noqa: E402
+from harness import check_localised  # noqa: E402
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 EMU = os.environ["ADS_OPENAI_URL"]
@@ -41,6 +42,21 @@ def tier1_runs_with_a_local_model_and_its_tools():
     u = stored(j["product_id"])["usage"]
     expect(u["calls"][0]["stage"] == "agent" and u["calls"][0]["model"] == config_value("openai_model"), u)
     expect(stored(j["product_id"], "cultural_data")["provider"] == "knowledge_base+openai")
+
+
+@test
+def a_local_model_writes_each_market_in_its_language_or_is_marked():
+    brief = lamp_brief(["Japan", "Germany", "Brazil"])
+    behave()
+    j, _ = campaign_from_photo(ALICE, brief, open(PHOTO, "rb").read())
+    check_localised(j["campaign"], {"Japan": "ja", "Germany": "de", "Brazil": "pt"}, source="model")
+    expect(SERVER.stats()["localise_calls"] == 0, SERVER.stats())
+    behave(lang_mode="english")
+    j, _ = campaign_from_photo(ALICE, brief, open(PHOTO, "rb").read())
+    variants = {v["market"]: v for v in j["campaign"]["market_variants"]}
+    expect(all(v["language_check"] == "failed" and v["retried"] for v in variants.values()), variants)
+    expect(SERVER.stats()["localise_calls"] == 3, SERVER.stats())
+    expect(sum("language_check failed" in w for w in j["warnings"]) == 3, j["warnings"])
 
 
 @test

@@ -17,6 +17,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (VAR, Emulator, campaign_from_photo, config_value, lamp_brief, expect, post, request,  # noqa: E402
                      run, sql, test)
+from harness import check_creatives, check_localised  # noqa: E402
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 EMU_URL = os.environ["ADS_YOUTUBE_URL"]
@@ -212,6 +213,50 @@ def nova_pro_writes_the_campaign_and_its_cost_is_recorded():
     expect(any("tier 1" in w for w in j["warnings"]), "the refused agent is not named: %s" % j["warnings"])
     want = (u["input_tokens"] * 0.80 + u["output_tokens"] * 3.20) / 1e6
     expect(abs(row["cost_usd"] - want) < 1e-9, (row["cost_usd"], want))
+
+
+def localised_campaign():
+    return campaign_from_photo(ALICE, lamp_brief(["Japan", "Germany", "Brazil"]), open(PHOTO, "rb").read())
+
+
+@test
+def nova_pro_writes_each_market_in_its_language():
+    for tier in ("off", "agent"):                 # tier 2's synthesis, then tier 1's agent
+        nova(converse_mode=tier)
+        rk()
+        behave()
+        j, _ = localised_campaign()
+        expect(j["generation_method"] != "fallback_campaign", j["warnings"])
+        c = j["campaign"]
+        variants = check_localised(c, {"Japan": "ja", "Germany": "de", "Brazil": "pt"}, source="model")
+        expect(not any(v["retried"] for v in variants.values()), variants)
+        expect(BEDROCK.stats()["localise_calls"] == 0, BEDROCK.stats())
+        # The creative requests are adsmith's, whatever the model wrote.
+        key = sql("SELECT s3_key FROM products WHERE product_id = '%s'" % j["product_id"])
+        check_creatives(c, key)
+
+
+@test
+def a_reply_in_the_wrong_language_is_asked_again_then_marked():
+    # English in the campaign, the right language when asked again.
+    nova(lang_mode="english_once")
+    rk()
+    behave()
+    j, _ = localised_campaign()
+    variants = check_localised(j["campaign"], {"Japan": "ja", "Germany": "de", "Brazil": "pt"}, source="model")
+    expect(all(v["retried"] for v in variants.values()), variants)
+    expect(BEDROCK.stats()["localise_calls"] == 3, BEDROCK.stats())
+    calls = [x["stage"] for x in stored_campaign(j["product_id"])["usage"]["calls"]]
+    expect(calls.count("localise") == 3, calls)
+    # English every time: each variant is kept, marked failed, and named.
+    nova(lang_mode="english")
+    j, _ = localised_campaign()
+    variants = {v["market"]: v for v in j["campaign"]["market_variants"]}
+    for market in ("Japan", "Germany", "Brazil"):
+        v = variants[market]
+        expect(v["language_check"] == "failed" and v["retried"] is True and v["language_check_detail"], v)
+        expect(any(market in w and "language_check failed" in w for w in j["warnings"]), j["warnings"])
+    expect(BEDROCK.stats()["localise_calls"] == 3, BEDROCK.stats())
 
 
 @test

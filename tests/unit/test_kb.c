@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,27 @@ int main(void)
     CHECK(kb_match(kb, "Atlantis") == NULL);
     CHECK(kb_match(kb, "us and them") == NULL);     /* short aliases match whole names only */
     CHECK(kb_generic(kb) != NULL);
+    /* Each market's primary language, the country's own where it has one. */
+    {
+        static const char *const langs[][2] = {
+            { "Japan", "ja" }, { "Germany", "de" }, { "Brazil", "pt-BR" }, { "Mexico", "es" }, { "France", "fr" },
+            { "Spain", "es" }, { "Italy", "it" }, { "South Korea", "ko" }, { "China", "zh-CN" }, { "Quebec", "fr-CA" },
+            { "USA", "en" }, { "UK", "en-GB" }, { "Switzerland", "de-CH" }, { "India", "hi" }, { "Sweden", "sv" },
+            { "UAE", "ar" }, { NULL, NULL }
+        };
+        int i;
+        for (i = 0; langs[i][0] != NULL; i++) {
+            const char *got = kb_language(kb_match(kb, langs[i][0]), langs[i][0]);
+            if (strcmp(got, langs[i][1]) != 0)
+                fprintf(stderr, "%s: %s, want %s\n", langs[i][0], got, langs[i][1]);
+            CHECK(strcmp(got, langs[i][1]) == 0);
+        }
+        CHECK(strcmp(kb_language(kb_generic(kb), "Atlantis"), "en") == 0);
+        CHECK(kb_languages(NULL, "x") == NULL && strcmp(kb_language(NULL, "x"), "en") == 0);
+        for (i = 0; i < kb_count(kb); i++)
+            CHECK(kb_languages(kb_market_at(kb, i), "") != NULL && kb_list(kb_market_at(kb, i), "best_times") != NULL);
+        CHECK(kb_copy(kb) != NULL);
+    }
     /* Every market names its region, so clients can group the list. */
     {
         int i;

@@ -78,10 +78,42 @@ static void test_merge(void)
     json_object_put(camp);
 }
 
+/* The prompts name each market's language; the localisation prompt says
+ * what the last answer got wrong, and its brief is JSON after "BRIEF:". */
+static void test_localise_prompts(void)
+{
+    json_object *info = json_tokener_parse("{\"name\": \"Aurora \\\"Glow\\\" Lamp\"}");
+    json_object *langs = json_tokener_parse("[{\"market\": \"Japan\", \"language\": \"ja\"}]");
+    json_object *platforms = json_tokener_parse("[\"Instagram\"]"), *brief;
+    char *p = novapro_prompt(info, NULL, NULL, NULL, NULL, NULL, langs);
+    char *firm = novapro_localise_prompt(info, NULL, "Japan", "ja", platforms, "ja needs Hiragana or Katakana");
+    char *plain = novapro_localise_prompt(info, NULL, "Germany", "de", platforms, NULL);
+
+    CHECK(p && strstr(p, "market_variants") && strstr(p, "\"market_languages\":[{\"market\":\"Japan\",\"language\":\"ja\"}]"));
+    CHECK(firm && strncmp(firm, "LOCALISATION REQUEST", 20) == 0 && strstr(firm, "rejected") && strstr(firm, "Hiragana"));
+    CHECK(plain && strstr(plain, "tag de") && strstr(plain, "rejected") == NULL);
+    brief = firm ? json_tokener_parse(strstr(firm, "BRIEF:\n") + 7) : NULL;
+    CHECK(brief != NULL);
+    if (brief != NULL) {
+        json_object *v;
+        CHECK(json_object_object_get_ex(brief, "language", &v) && strcmp(json_object_get_string(v), "ja") == 0);
+        CHECK(json_object_object_get_ex(brief, "product", &v) && json_object_object_get_ex(v, "name", &v) &&
+              strcmp(json_object_get_string(v), "Aurora \"Glow\" Lamp") == 0);
+    }
+    json_object_put(brief);
+    free(p);
+    free(firm);
+    free(plain);
+    json_object_put(info);
+    json_object_put(langs);
+    json_object_put(platforms);
+}
+
 int main(void)
 {
     test_extract();
     test_body();
     test_merge();
+    test_localise_prompts();
     return unit_done("test_novapro");
 }

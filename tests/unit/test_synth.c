@@ -44,6 +44,42 @@ static json_object *run(const struct kb *kb, json_object *b, json_object *warnin
     return c;
 }
 
+/* Over every week of the first campaign: no two posts share week, day
+ * and time, or platform, day, time and angle, or title; each post has its
+ * one-line form too. Returns the number of posts. */
+static size_t plan_is_distinct(json_object *c)
+{
+    json_object *cal = get(json_object_array_get_idx(get(c, "campaigns"), 0), "calendar"), *seen = json_object_new_object();
+    json_object *titles = json_object_new_object();
+    size_t n = 0;
+
+    json_object_object_foreach(cal, week, plan) {
+        json_object *sched = get(plan, "schedule"), *slots = json_object_new_object();
+        size_t i;
+        CHECK(sched && json_object_array_length(sched) == json_object_array_length(get(plan, "posts")));
+        for (i = 0; sched && i < json_object_array_length(sched); i++) {
+            json_object *p = json_object_array_get_idx(sched, i);
+            char slot[96], key[400];
+            snprintf(slot, sizeof slot, "%s %s", json_object_get_string(get(p, "day")), json_object_get_string(get(p, "time")));
+            snprintf(key, sizeof key, "%s|%s|%s", json_object_get_string(get(p, "platform")), slot,
+                     json_object_get_string(get(p, "angle")));
+            CHECK(get(slots, slot) == NULL);
+            CHECK(get(titles, json_object_get_string(get(p, "title"))) == NULL);
+            json_object_object_add(slots, slot, json_object_new_int(1));
+            json_object_object_add(titles, json_object_get_string(get(p, "title")), json_object_new_int(1));
+            if (n < 40)        /* the literal key holds for the first weeks of a plan */
+                CHECK(get(seen, key) == NULL);
+            json_object_object_add(seen, key, json_object_new_int(1));
+            n++;
+        }
+        (void)week;
+        json_object_put(slots);
+    }
+    json_object_put(seen);
+    json_object_put(titles);
+    return n;
+}
+
 static int is_arr(json_object *o, size_t min)
 {
     return o && json_object_is_type(o, json_type_array) && json_object_array_length(o) >= min;
@@ -105,10 +141,46 @@ int main(void)
         CHECK(strcmp(json_object_get_string(json_object_array_get_idx(get(idea, "hashtags"), 0)), "#AuroraDeskLamp") == 0);
     }
     CHECK(json_object_array_length(w) == 0);
+    /* No two ideas alike; every post distinct. */
+    {
+        json_object *ideas = get(c, "content_ideas");
+        size_t i, j;
+        for (i = 0; i < json_object_array_length(ideas); i++)
+            for (j = 0; j < i; j++)
+                CHECK(strcmp(json_object_get_string(get(json_object_array_get_idx(ideas, i), "topic")),
+                             json_object_get_string(get(json_object_array_get_idx(ideas, j), "topic"))) != 0);
+        CHECK(plan_is_distinct(c) == 42);
+    }
     c2 = run(kb, b, NULL);
     CHECK(strcmp(json_object_to_json_string(c), json_object_to_json_string(c2)) == 0);
     json_object_put(c);
     json_object_put(c2);
+    json_object_put(b);
+
+    /* Japan, Germany, Brazil: a variant each in ja, de, pt-BR that passes
+     * the language check; creative requests per market and platform. */
+    b = brief("[\"Japan\",\"Germany\",\"Brazil\"]",
+              "{\"target_audience\":\"remote workers\",\"campaign_duration\":\"1 year\",\"primary_goal\":\"sales\","
+              "\"budget\":\"$50,000\",\"platform_preferences\":[\"Instagram\",\"Instagram\",\"TikTok\"]}");
+    c = run(kb, b, NULL);
+    {
+        static const char *const want[][2] = { { "Japan", "ja" }, { "Germany", "de" }, { "Brazil", "pt-BR" } };
+        json_object *mv = get(c, "market_variants"), *cr = get(get(c, "generated_assets"), "creative_requests");
+        size_t i;
+        CHECK(mv && json_object_array_length(mv) == 3);
+        for (i = 0; mv && i < 3 && i < json_object_array_length(mv); i++) {
+            json_object *v = json_object_array_get_idx(mv, i);
+            CHECK(strcmp(json_object_get_string(get(v, "market")), want[i][0]) == 0);
+            CHECK(strcmp(json_object_get_string(get(v, "language")), want[i][1]) == 0);
+            CHECK(strcmp(json_object_get_string(get(v, "language_check")), "passed") == 0);
+        }
+        /* Instagram named twice is planned once. */
+        CHECK(json_object_array_length(get(json_object_array_get_idx(get(c, "campaigns"), 0), "platforms")) == 3);
+        CHECK(cr && json_object_array_length(cr) == 9);
+        /* A year at ten posts a week: 520 posts, none repeated. */
+        CHECK(plan_is_distinct(c) == 520);
+    }
+    json_object_put(c);
     json_object_put(b);
 
     /* Unknown market: generic profile and a warning, not an error. */
