@@ -104,6 +104,8 @@ static const struct key keys[] = {
     { "webhook_max_attempts", K_INT, S(webhook_max_attempts), "5", 1, 20, NULL, NULL, 0 },
     { "webhook_backoff_ms", K_INT, S(webhook_backoff_ms), "10000", 10, 3600000, NULL, NULL, 0 },
     { "campaign_concurrency", K_INT, S(campaign_concurrency), "64", 1, 1024, NULL, NULL, 0 },
+    { "metrics_interval", K_INT, S(metrics_interval), "5", 1, 300, NULL, NULL, 0 },
+    { "metrics_allow", K_STR, S(metrics_allow), "", 0, 0, NULL, NULL, 0 },
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -392,6 +394,11 @@ int cfg_load(struct config *cfg, const char *path, char *err)
     }
     if (strcmp(cfg->campaign_listen, cfg->listen) == 0) {
         ads_errf(err, "%s: campaign_listen must differ from listen", path ? path : "config");
+        return -1;
+    }
+    if (ads_addr_list_valid(cfg->metrics_allow) != 0) {
+        ads_errf(err, "%s: metrics_allow must list IPv4/IPv6 addresses or CIDRs (a.b.c.d/n), separated by "
+                 "spaces or commas", path ? path : "config");
         return -1;
     }
     return 0;

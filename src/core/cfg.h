@@ -91,6 +91,9 @@ struct config {
     long webhook_max_attempts;
     long webhook_backoff_ms;  /* base of the jittered exponential backoff between attempts */
     long campaign_concurrency; /* campaigns run at once per campaigner */
+    /* Metrics (GET /metrics). */
+    long metrics_interval;    /* seconds between a background process's snapshots */
+    char *metrics_allow;      /* addresses/CIDRs besides loopback that may scrape */
 };
 
 /* Fills cfg with defaults, then the file (path may be NULL: defaults and the
