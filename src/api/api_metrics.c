@@ -29,7 +29,7 @@
 
 static int allowed(const struct config *cfg, const char *addr)
 {
-    return ads_addr_in_list("127.0.0.0/8 ::1", addr) || ads_addr_in_list(cfg->metrics_allow, addr);
+    return ads_addr_in_list("127.0.0.1 ::1", addr) || ads_addr_in_list(cfg->metrics_allow, addr);
 }
 
 static void queue_gauge(struct metrics *m, const char *queue, const char *status, long long n)
