@@ -312,8 +312,14 @@ def a_queued_campaign_counts_for_the_campaigner_with_its_tokens():
     expect(r.status == 200, r.body)
     r = post("/api/campaigns", dict(lamp_brief(["Japan"]), upload_id=up["upload_id"]), key=ALICE)
     expect(r.status == 202, r.body[:300])
-    s = wait_value("adsmith_jobs_total", 1, timeout=40, instance=instance(c), queue="campaigns", outcome="completed")
-    expect(value(s, "adsmith_job_pickup_seconds_count", instance=instance(c), queue="campaigns") == 1)
+    pid = r.json()["product_id"]
+    expect(wait_until(lambda: sql("SELECT status FROM campaign_jobs WHERE product_id = '%s'" % pid) == "completed",
+                      40, 0.3), "the campaign did not complete")
+    # Campaigns an earlier suite left to lease expiry may have run here too.
+    n = int(sql("SELECT count(*) FROM campaign_jobs WHERE status = 'completed' AND locked_by = '%s'" % instance(c)))
+    s = wait_value("adsmith_jobs_total", n, instance=instance(c), queue="campaigns", outcome="completed")
+    expect(value(s, "adsmith_jobs_total", instance=instance(c), queue="campaigns", outcome="completed") == n)
+    expect(value(s, "adsmith_job_pickup_seconds_count", instance=instance(c), queue="campaigns") >= n)
     expect(value(s, "adsmith_model_tokens_total", instance=instance(c), provider="bedrock", direction="input") > 0)
     expect(value(s, "adsmith_model_cost_usd_total", instance=instance(c), provider="bedrock") > 0)
     stop_all()
@@ -322,14 +328,16 @@ def a_queued_campaign_counts_for_the_campaigner_with_its_tokens():
 @test
 def a_scrape_costs_little():
     """Measured, not asserted tightly: printed for the record."""
-    t0 = time.time()
+    times = []
     for _ in range(20):
-        scrape()
-    ms = (time.time() - t0) * 1000 / 20
-    r = get("/metrics", src="127.0.0.1")
-    print("     scrape: %.1f ms on average over 20 (with parsing), %d bytes, %d lines"
-          % (ms, len(r.body), r.body.count(b"\n")))
-    expect(ms < 500, ms)
+        t0 = time.time()
+        r = get("/metrics", src="127.0.0.1")
+        times.append((time.time() - t0) * 1000)
+        expect(r.status == 200)
+    times.sort()
+    print("     scrape through nginx: median %.1f ms, max %.1f ms over 20; %d bytes, %d lines"
+          % (times[10], times[-1], len(r.body), r.body.count(b"\n")))
+    expect(times[10] < 500, times)
 
 
 if __name__ == "__main__":
