@@ -25,6 +25,8 @@
 #include <string.h>
 
 #define KEEP_SECS 900
+/* Series a scrape makes itself: the queue gauges and the dropped count. */
+#define SCRAPE_OWN_SERIES 16
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 static int allowed(const struct config *cfg, const char *addr)
@@ -60,36 +62,104 @@ static void queue_depths(struct db *db, struct metrics *m)
     queue_gauge(m, "campaigns", "running", running);
 }
 
-static void add_snapshot(void *arg, const char *instance, const char *program, double age_s, const char *snapshot)
-{
-    struct metrics *m = arg;
-    char prefix[METRICS_LABELS_MAX] = "", err[ADS_ERRSZ];
+/* The fresh snapshots, held until the scrape registry is sized for them. */
+struct snapshot {
+    char *instance, *program, *text;
+    double age_s;
+};
+struct snapshots {
+    struct snapshot *items;
+    size_t n, cap;
+    long series;           /* series they hold, at most */
+    int oom;
+};
 
-    if (metrics_label(prefix, sizeof prefix, "instance", instance) != 0 ||
-        metrics_label(prefix, sizeof prefix, "program", program) != 0)
-        return;
-    if (metrics_load(m, snapshot, prefix, err) != 0) {
-        log_warn("metrics: snapshot of %s: %s", instance, err);
+static void keep_snapshot(void *arg, const char *instance, const char *program, double age_s, const char *text)
+{
+    struct snapshots *all = arg;
+    struct snapshot *one;
+    const char *p;
+
+    if (all->n == all->cap) {
+        size_t cap = all->cap ? all->cap * 2 : 16;
+        struct snapshot *items = realloc(all->items, cap * sizeof *items);
+        if (items == NULL) {
+            all->oom = 1;
+            return;
+        }
+        all->items = items;
+        all->cap = cap;
+    }
+    one = &all->items[all->n];
+    one->instance = strdup(instance);
+    one->program = strdup(program);
+    one->text = strdup(text);
+    one->age_s = age_s;
+    if (one->instance == NULL || one->program == NULL || one->text == NULL) {
+        free(one->instance);
+        free(one->program);
+        free(one->text);
+        all->oom = 1;
         return;
     }
-    metrics_observe(m, TM_SNAPSHOT_AGE, prefix, age_s);
+    all->n++;
+    /* Each series of a snapshot has one "m" member. */
+    for (p = text; (p = strstr(p, "\"m\"")) != NULL; p++)
+        all->series++;
+    all->series++;         /* its age */
 }
 
-static void background(struct db *db, long interval, struct metrics *m)
+static void snapshots_free(struct snapshots *all)
+{
+    size_t i;
+
+    for (i = 0; i < all->n; i++) {
+        free(all->items[i].instance);
+        free(all->items[i].program);
+        free(all->items[i].text);
+    }
+    free(all->items);
+}
+
+/* The fresh snapshots (stale ones pruned); logged and empty when the
+ * database cannot say. */
+static void read_snapshots(struct db *db, long interval, struct snapshots *all)
 {
     char err[ADS_ERRSZ];
 
-    if (procmetrics_each_fresh(db, 3 * interval + 5, add_snapshot, m, err) != DB_OK) {
+    if (procmetrics_each_fresh(db, 3 * interval + 5, keep_snapshot, all, err) != DB_OK) {
         log_warn("metrics: process snapshots: %s", err);
         return;
     }
+    if (all->oom)
+        log_warn("metrics: out of memory reading process snapshots; some are missing");
     if (procmetrics_prune(db, KEEP_SECS, NULL, err) != DB_OK)
         log_warn("metrics: pruning process snapshots: %s", err);
+}
+
+static void load_snapshots(struct metrics *m, const struct snapshots *all)
+{
+    char prefix[METRICS_LABELS_MAX], err[ADS_ERRSZ];
+    size_t i;
+
+    for (i = 0; i < all->n; i++) {
+        const struct snapshot *one = &all->items[i];
+        prefix[0] = '\0';
+        if (metrics_label(prefix, sizeof prefix, "instance", one->instance) != 0 ||
+            metrics_label(prefix, sizeof prefix, "program", one->program) != 0)
+            continue;
+        if (metrics_load(m, one->text, prefix, err) != 0) {
+            log_warn("metrics: snapshot of %s: %s", one->instance, err);
+            continue;
+        }
+        metrics_observe(m, TM_SNAPSHOT_AGE, prefix, one->age_s);
+    }
 }
 
 void route_metrics(struct call *c)
 {
     struct metrics *own = telemetry_registry(), *scrape, *regs[2];
+    struct snapshots all;
     struct buf out;
     char err[ADS_ERRSZ];
     long dropped;
@@ -99,14 +169,19 @@ void route_metrics(struct call *c)
         api_error(c, 403, "access_denied", NULL, "Metrics are not served to this address");
         return;
     }
-    scrape = telemetry_new_local(err);
+    memset(&all, 0, sizeof all);
+    read_snapshots(c->ctx->db, c->ctx->cfg->metrics_interval, &all);
+    /* Twice the series it will hold: the table stays sparse, probes short. */
+    scrape = metrics_new(telemetry_defs, TM_NFAMILIES, (int)(2 * (all.series + SCRAPE_OWN_SERIES)), 0, err);
     if (scrape == NULL) {
+        snapshots_free(&all);
         log_error("metrics: %s", err);
         api_error(c, 500, "internal_error", NULL, "Internal error");
         return;
     }
     queue_depths(c->ctx->db, scrape);
-    background(c->ctx->db, c->ctx->cfg->metrics_interval, scrape);
+    load_snapshots(scrape, &all);
+    snapshots_free(&all);
     dropped = atomic_load(scrape->dropped) + (own != NULL ? atomic_load(own->dropped) : 0);
     metrics_set(scrape, TM_DROPPED, "", dropped);
     if (own != NULL)

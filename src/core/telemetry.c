@@ -75,11 +75,6 @@ void telemetry_shutdown(void)
     reg = NULL;
 }
 
-struct metrics *telemetry_new_local(char *err)
-{
-    return metrics_new(telemetry_defs, TM_NFAMILIES, TELEMETRY_SERIES, 0, err);
-}
-
 /* Methods a route can have; anything else is one word. */
 static const char *method_word(const char *m)
 {
@@ -119,10 +114,8 @@ void telemetry_api_request(const char *pool, const char *method, const char *rou
     metrics_label(labels, sizeof labels, "method", method_word(method));
     metrics_label(labels, sizeof labels, "route", r);
     metrics_observe(reg, TM_API_DURATION, labels, seconds);
-    labels[0] = '\0';
+    /* The counter's labels are the histogram's and two more. */
     metrics_label(labels, sizeof labels, "pool", pool);
-    metrics_label(labels, sizeof labels, "method", method_word(method));
-    metrics_label(labels, sizeof labels, "route", r);
     metrics_label(labels, sizeof labels, "status", st);
     metrics_add(reg, TM_API_REQUESTS, labels, 1);
 }

@@ -51,9 +51,6 @@ int telemetry_init(int shared, char *err);
 struct metrics *telemetry_registry(void);
 void telemetry_shutdown(void);
 
-/* An empty registry over the same families (scrape-time merging). */
-struct metrics *telemetry_new_local(char *err);
-
 /* ---- recorders ---- */
 
 /* A finished API request: route is the pattern that matched ("*" written
