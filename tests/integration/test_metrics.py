@@ -15,7 +15,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (VAR, Emulator, expect, get, lamp_brief, post, request, run, sql,  # noqa: E402
+from harness import (VAR, Emulator, api_workers, expect, get, lamp_brief, post, request, run, sql,  # noqa: E402
                      start_process, stop_process, test, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
@@ -247,6 +247,23 @@ def only_loopback_and_metrics_allow_may_scrape():
     if local and not local.startswith("127."):
         r = get("/metrics", src=local)
         expect(r.status == 403, (local, r.status))
+
+
+@test
+def a_killed_worker_counts_as_a_restart_of_its_pool():
+    before = scrape()
+    _, pids = api_workers("campaign")
+    expect(pids, "no campaign worker")
+    os.kill(pids[0], signal.SIGKILL)
+    expect(wait_until(lambda: pids[0] not in api_workers("campaign")[1]
+                      and len(api_workers("campaign")[1]) == len(pids), 10), "the worker was not replaced")
+    after = scrape()
+    expect(value(after, "adsmith_api_worker_restarts_total", pool="campaign") -
+           value(before, "adsmith_api_worker_restarts_total", pool="campaign") == 1)
+    expect(value(after, "adsmith_api_worker_restarts_total", pool="general") ==
+           value(before, "adsmith_api_worker_restarts_total", pool="general"))
+    # Nothing was in flight in the campaign pool, nor is now.
+    expect(value(after, "adsmith_api_requests_in_flight", pool="campaign") == 0)
 
 
 @test
