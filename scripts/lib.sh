@@ -74,8 +74,20 @@ free_port() {
 # render_template IN OUT VAR PORT: fills the nginx/config templates for a
 # stack. nginx's per-address rate limits come from ADSMITH_RATE_CAMPAIGN,
 # ADSMITH_RATE_ASSETS and ADSMITH_RATE_STATUS (limit_req rates, e.g. 10r/m).
+# The nginx allow lines of GET /metrics: loopback, and the metrics_allow of
+# the stack's config (or ADSMITH_METRICS_ALLOW), each item checked.
+metrics_allow_lines() {
+    local list a out="allow 127.0.0.1; allow ::1;"
+    list=${ADSMITH_METRICS_ALLOW-$(sed -n 's/^metrics_allow *= *//p' "$1/adsmith.conf" 2>/dev/null | tail -n 1)}
+    for a in ${list//,/ }; do
+        [[ "$a" =~ ^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$ ]] || die "metrics_allow: $a is not an address or CIDR"
+        out="$out allow $a;"
+    done
+    echo "$out"
+}
+
 render_template() {
-    sed -e "s|@SOCKET@|$3/run/api.sock|g" -e "s|@CAMPAIGN_SOCKET@|$3/run/campaign.sock|g" \
+    sed -e "s|@METRICS_ALLOW@|$(metrics_allow_lines "$3")|g" -e "s|@SOCKET@|$3/run/api.sock|g" -e "s|@CAMPAIGN_SOCKET@|$3/run/campaign.sock|g" \
         -e "s|@STORAGE_ROOT@|$3/storage|g" \
         -e "s|@ASSETS_BUCKET@|adsmith-assets|g" -e "s|@LISTEN_ADDR@|127.0.0.1:$4|g" \
         -e "s|@localstatedir@/log/adsmith|$3/log|g" -e "s|@NGINX_INCLUDE_DIR@|$3/nginx|g" \

@@ -45,6 +45,7 @@
 #include "auth.h"
 #include "cfg.h"
 #include "log.h"
+#include "telemetry.h"
 #include "util.h"
 
 #define MAX_WORKERS 256
@@ -54,6 +55,8 @@
 #define CAMPAIGN_RETRY_AFTER "5"
 
 enum pool_kind { POOL_GENERAL, POOL_CAMPAIGN, NPOOLS };
+/* The pool label of the metrics. */
+static const char *const pool_label[NPOOLS] = { "general", "campaign" };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 
@@ -198,6 +201,54 @@ static void slots_forget(pid_t pid)
     }
 }
 
+/* Which workers are inside a request, so the master can take a worker
+ * that died mid-request out of the in-flight gauge. An entry per live
+ * worker (pid, and the pool it counted in while busy), in memory shared
+ * like the slots; a worker takes a free entry when it starts. */
+struct busy_entry {
+    atomic_int pid;
+    atomic_int pool;     /* pool + 1 while in a request; 0 when idle */
+};
+static struct busy_entry *busy;
+#define NBUSY (2 * NPOOLS * MAX_WORKERS)    /* a generation and the one retiring */
+static struct busy_entry *my_busy;
+
+static void busy_claim(void)
+{
+    int me = (int)getpid(), i;
+
+    for (i = 0; busy != NULL && i < NBUSY; i++) {
+        int free_entry = 0;
+        if (atomic_compare_exchange_strong(&busy[i].pid, &free_entry, me)) {
+            my_busy = &busy[i];
+            return;
+        }
+    }
+}
+
+static void busy_set(enum pool_kind kind, int on)
+{
+    telemetry_api_in_flight(pool_label[kind], on ? 1 : -1);
+    if (my_busy != NULL)
+        atomic_store(&my_busy->pool, on ? (int)kind + 1 : 0);
+}
+
+/* The master's side: a dead worker's request is in flight no more. */
+static void busy_forget(pid_t pid)
+{
+    int i;
+
+    for (i = 0; busy != NULL && i < NBUSY; i++) {
+        int pool;
+        if (atomic_load(&busy[i].pid) != (int)pid)
+            continue;
+        pool = atomic_exchange(&busy[i].pool, 0);
+        if (pool > 0)
+            telemetry_api_in_flight(pool_label[pool - 1], -1);
+        atomic_store(&busy[i].pid, 0);
+    }
+}
+
 static double wall_ms(void)
 {
     struct timespec now;
@@ -238,6 +289,7 @@ static int campaign_admit(const struct config *cfg, double start_ms)
 static void refuse_campaign(struct api_response *resp)
 {
     memset(resp, 0, sizeof *resp);
+    resp->route = CAMPAIGN_ROUTE;
     resp->status = 503;
     resp->body = strdup("{\"error\":\"All campaign workers are busy, retry shortly\",\"code\":\"unavailable\"}\n");
     snprintf(resp->headers, sizeof resp->headers, "Retry-After: %s\r\n", CAMPAIGN_RETRY_AFTER);
@@ -287,7 +339,9 @@ static void serve_one(struct api_ctx *ctx, enum pool_kind kind, FCGX_Request *r)
     const char *q;
     char *body;
     long declared = -1;
+    double started = ads_now_ms();
 
+    busy_set(kind, 1);
     memset(&req, 0, sizeof req);
     if (uri == NULL)
         uri = "/";
@@ -304,6 +358,7 @@ static void serve_one(struct api_ctx *ctx, enum pool_kind kind, FCGX_Request *r)
     req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", r->envp);
     req.x_api_key = FCGX_GetParam("HTTP_X_API_KEY", r->envp);
     req.request_id = FCGX_GetParam("HTTP_X_REQUEST_ID", r->envp);
+    req.remote_addr = FCGX_GetParam("REMOTE_ADDR", r->envp);
     req.nheaders = collect_headers(r->envp, headers, names);
     {
         /* Signature checks need the Host as sent, port included. */
@@ -328,9 +383,11 @@ static void serve_one(struct api_ctx *ctx, enum pool_kind kind, FCGX_Request *r)
         const char *out = resp.body != NULL ? resp.body : "";
         char head[1024];
         int n = snprintf(head, sizeof head,
-                         "Status: %d %s\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n%s"
+                         "Status: %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n%s"
                          "Content-Length: %zu\r\n\r\n",
-                         resp.status, reason(resp.status), resp.headers, strlen(out));
+                         resp.status, reason(resp.status),
+                         resp.content_type != NULL ? resp.content_type : "application/json", resp.headers,
+                         strlen(out));
         FCGX_PutStr(head, n, r->out);
         FCGX_PutStr(out, (int)strlen(out), r->out);
     }
@@ -338,6 +395,9 @@ static void serve_one(struct api_ctx *ctx, enum pool_kind kind, FCGX_Request *r)
         log_warn("%s %s -> %d request %s", req.method, path, resp.status, req.request_id ? req.request_id : "-");
     else
         log_debug("%s %s -> %d", req.method, path, resp.status);
+    telemetry_api_request(pool_label[kind], req.method, resp.route, resp.status,
+                          (ads_now_ms() - started) / 1000.0);
+    busy_set(kind, 0);
     api_response_free(&resp);
     free(body);
 }
@@ -355,6 +415,7 @@ static int worker_main(const struct config *cfg, const struct kb *kb, int sock, 
     /* ps and tests tell the pools apart by the name (15 bytes at most). */
     if (kind == POOL_CAMPAIGN)
         prctl(PR_SET_NAME, "campaign-worker");
+    busy_claim();
     install(SIGTERM, on_signal);
     install(SIGINT, SIG_IGN);
     install(SIGHUP, SIG_IGN);
@@ -506,6 +567,7 @@ static void forget(struct master *m, pid_t pid, int status)
                 continue;
             p->pids[i] = 0;
             if (!got_term && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+                telemetry_api_restart(pool_label[k]);
                 log_warn("%s %d died (%s %d); replacing it", p->name, (int)pid,
                          WIFSIGNALED(status) ? "signal" : "exit",
                          WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
@@ -527,6 +589,7 @@ static void reap(struct master *m)
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         slots_forget(pid);
+        busy_forget(pid);
         forget(m, pid, status);
     }
 }
@@ -730,6 +793,15 @@ int main(int argc, char **argv)
     slots = mmap(NULL, sizeof *slots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (slots == MAP_FAILED) {
         fprintf(stderr, "adsmith-api: campaign slots: %s\n", strerror(errno));
+        close_sockets(&m);
+        return 1;
+    }
+    /* The metrics every worker adds to, mapped before the first fork. */
+    busy = mmap(NULL, NBUSY * sizeof *busy, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (busy == MAP_FAILED || telemetry_init(1, err) != 0) {
+        if (busy == MAP_FAILED)
+            snprintf(err, sizeof err, "busy table: %s", strerror(errno));
+        fprintf(stderr, "adsmith-api: %s\n", err);
         close_sockets(&m);
         return 1;
     }

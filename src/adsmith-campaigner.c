@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -55,6 +56,8 @@
 #include "listener.h"
 #include "wakeup.h"
 #include "log.h"
+#include "procmetrics.h"
+#include "telemetry.h"
 #include "products.h"
 #include "store.h"
 #include "util.h"
@@ -112,7 +115,12 @@ struct runner {
     int draining;
     double drain_deadline;
     long completed, failed, retried, released, lost;
+    time_t started_at;
+    double next_metrics;         /* the next snapshot into process_metrics */
 };
+
+#define QUEUE "campaigns"
+#define PROGRAM "adsmith-campaigner"
 
 /* ------------------------------------------------------------ pool side */
 
@@ -291,6 +299,7 @@ static void task_free(struct runner *r, struct task *t)
     pthread_mutex_unlock(&r->pool.lock);
     t->released = 0;
     r->busy--;
+    telemetry_jobs_running(QUEUE, -1);
 }
 
 static void due_at(struct runner *r, double t)
@@ -320,6 +329,8 @@ static void start_task(struct runner *r, struct campaignq_job *job, double now)
     memset(&t->row, 0, sizeof t->row);
     t->run_ms = 0;
     r->busy++;
+    telemetry_jobs_running(QUEUE, 1);
+    telemetry_job_pickup(QUEUE, job->pickup_s);
     log_info("campaign %s product %s user %s claimed (attempt %d)", job->correlation_id, job->product_id,
              job->user_id, job->attempts);
     pthread_mutex_lock(&r->pool.lock);
@@ -378,22 +389,26 @@ static int write_result(struct runner *r, struct task *t)
         rc = campaignq_complete(r->db, r->worker, j, t->method, &t->row, err);
         if (rc == DB_OK) {
             r->completed++;
+            telemetry_job_outcome(QUEUE, "completed", 1);
             log_info("campaign %s product %s user %s method %s completed in %.1f ms", j->correlation_id,
                      j->product_id, j->user_id, t->method, t->run_ms);
         }
     } else if (t->out == OUT_RELEASE) {
         rc = campaignq_release(r->db, r->worker, j, err);
         r->released += rc == DB_OK;
+        telemetry_job_outcome(QUEUE, "released", rc == DB_OK);
     } else {
         delay = jobq_backoff_ms(r->cfg.retry_backoff_ms, j->attempts);
         rc = campaignq_fail(r->db, r->worker, j, t->code, t->error, t->permanent, r->cfg.max_attempts, delay,
                             &dead, err);
         if (rc == DB_OK && dead) {
             r->failed++;
+            telemetry_job_outcome(QUEUE, t->permanent ? "failed" : "dead_lettered", 1);
             log_warn("campaign %s product %s failed (%s) after %d attempt(s): %s", j->correlation_id,
                      j->product_id, t->code, j->attempts, t->error);
         } else if (rc == DB_OK) {
             r->retried++;
+            telemetry_job_outcome(QUEUE, "retried", 1);
             due_at(r, ads_now_ms() + (double)delay);
             log_warn("campaign %s product %s: attempt %d failed (%s), retried: %s", j->correlation_id,
                      j->product_id, j->attempts, t->code, t->error);
@@ -403,8 +418,11 @@ static int write_result(struct runner *r, struct task *t)
         db_lost(r, err);
         return -1;
     }
+    if (t->out != OUT_RELEASE && rc != DB_UNAVAILABLE)
+        telemetry_job_duration(QUEUE, t->run_ms / 1000.0);
     if (rc == 1) {
         r->lost++;
+        telemetry_job_outcome(QUEUE, "lease_lost", 1);
         log_warn("campaign %s product %s: lease lost; the result of attempt %d is dropped", j->correlation_id,
                  j->product_id, j->attempts);
     } else if (rc != DB_OK) {
@@ -457,8 +475,10 @@ static void sweep(struct runner *r)
         db_lost(r, err);
     else if (rc != DB_OK)
         log_error("sweep failed: %s", err);
-    else if (n > 0)
+    else if (n > 0) {
+        telemetry_job_outcome(QUEUE, "dead_lettered", n);
         log_warn("%d campaign(s) failed for good: their lease expired on every attempt", n);
+    }
     r->more = 1;
 }
 
@@ -499,7 +519,9 @@ static int release_running(struct runner *r)
         }
         t->released = 1;
         r->released += rc == DB_OK;
+        telemetry_job_outcome(QUEUE, "released", rc == DB_OK);
         r->busy--;
+        telemetry_jobs_running(QUEUE, -1);
     }
     return left == 0;
 }
@@ -513,6 +535,8 @@ static double wake_time(struct runner *r, double now, int db_up)
         until = db_up ? r->next_heartbeat : r->lsn.retry_at;
     if (r->next_due > 0 && r->next_due < until)
         until = r->next_due;
+    if (db_up && r->next_metrics < until)
+        until = r->next_metrics;
     if (r->draining && r->drain_deadline < until)
         until = r->drain_deadline;
     for (i = 0; i < r->ntasks; i++)
@@ -556,6 +580,18 @@ static void wait_events(struct runner *r, double now, int db_up)
     }
 }
 
+/* This process's metrics into process_metrics, for GET /metrics. */
+static void publish_metrics(struct runner *r)
+{
+    char err[ADS_ERRSZ];
+    int rc = procmetrics_publish(r->db, r->worker, PROGRAM, r->started_at, telemetry_registry(), err);
+
+    if (rc == DB_UNAVAILABLE)
+        db_lost(r, err);
+    else if (rc != DB_OK)
+        log_warn("metrics snapshot not written: %s", err);
+}
+
 /* One turn of the loop; 0 to go on, 1 when it is time to exit. */
 static int step(struct runner *r)
 {
@@ -594,6 +630,10 @@ static int step(struct runner *r)
     }
     if (up && !r->draining && r->more)
         claim(r, now);
+    if (up && now >= r->next_metrics) {
+        publish_metrics(r);
+        r->next_metrics = now + (double)r->cfg.metrics_interval * 1000;
+    }
     wait_events(r, now, r->lsn.gen != 0);
     return 0;
 }
@@ -606,6 +646,10 @@ static int setup(struct runner *r, const char *path, char *err)
     if (cfg_load(&r->cfg, cfg_path(path), err) != 0)
         return -1;
     log_init("adsmith-campaigner", (enum log_level)log_parse_level(r->cfg.log_level));
+    /* Before the pool threads start: they record into it. */
+    if (telemetry_init(0, err) != 0)
+        return -1;
+    r->started_at = time(NULL);
     if ((r->kb = kb_load_dir(r->cfg.data_dir, err)) == NULL || (r->db = db_open(r->cfg.database_url, err)) == NULL)
         return -1;
     listener_init(&r->lsn, r->db, CAMPAIGNQ_CHANNEL, "campaigns");
@@ -695,6 +739,8 @@ int main(int argc, char **argv)
              r.cfg.job_lease, r.cfg.poll_interval);
     while (step(&r) == 0)
         ;
+    if (r.lsn.gen != 0)
+        publish_metrics(&r);
     log_info("campaigner stopped: %ld completed, %ld retried, %ld failed, %ld released, %ld results dropped",
              r.completed, r.retried, r.failed, r.released, r.lost);
     if (any_running(&r)) {
@@ -704,5 +750,6 @@ int main(int argc, char **argv)
         _exit(0);
     }
     teardown(&r);
+    telemetry_shutdown();
     return 0;
 }

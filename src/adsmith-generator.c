@@ -45,6 +45,8 @@
 #include "listener.h"
 #include "wakeup.h"
 #include "log.h"
+#include "procmetrics.h"
+#include "telemetry.h"
 #include "render.h"
 #include "sigv4.h"
 #include "store.h"
@@ -98,7 +100,12 @@ struct gen {
     int draining;
     double drain_deadline;
     long completed, failed, retried, released, throttled;
+    time_t started_at;
+    double next_metrics;         /* the next snapshot into process_metrics */
 };
+
+#define QUEUE "images"
+#define PROGRAM "adsmith-generator"
 
 static void db_lost(struct gen *g, const char *err)
 {
@@ -143,6 +150,8 @@ static int launch(struct gen *g, struct slot *s, char *err)
 
 static void slot_free(struct gen *g, struct slot *s)
 {
+    telemetry_job_duration(QUEUE, (ads_now_ms() - s->started) / 1000.0);
+    telemetry_jobs_running(QUEUE, -1);
     drop_call(g, s);
     jobq_job_clear(&s->job);
     free(s->url);
@@ -273,7 +282,6 @@ static void finish_model(struct gen *g, struct slot *s, enum outcall_class o, ch
         return;
     case OUTCALL_THROTTLED:
         on_throttle(g, now);
-        g->throttled++;
         set_fail(g, s, msg, 0);
         s->out = OUT_RELEASE;
         return;
@@ -352,6 +360,8 @@ static void start_job(struct gen *g, struct jobq_job *job)
     s->started = ads_now_ms();
     s->state = SLOT_RUNNING;
     g->busy++;
+    telemetry_jobs_running(QUEUE, 1);
+    telemetry_job_pickup(QUEUE, job->pickup_s);
     if (g->bedrock)
         start_bedrock(g, s);
     else
@@ -407,17 +417,25 @@ static int write_other(struct gen *g, struct slot *s)
     int rc, dead = 0, n = 0;
 
     if (s->out == OUT_RELEASE) {
+        /* A release with a reason is a throttled call; without, shutdown. */
         rc = jobq_release(g->db, g->worker, &id, 1, s->delay_ms, s->error[0] ? s->error : NULL, &n, err);
-        if (rc == DB_OK)
+        if (rc == DB_OK && s->error[0] != '\0') {
+            g->throttled++;
+            telemetry_job_outcome(QUEUE, "throttled", 1);
+        } else if (rc == DB_OK) {
             g->released++;
+            telemetry_job_outcome(QUEUE, "released", 1);
+        }
     } else {
         rc = jobq_fail(g->db, &s->job, g->worker, s->error, s->permanent, g->cfg.max_attempts,
                        s->delay_ms, &dead, err);
         if (rc == DB_OK && dead) {
             g->failed++;
+            telemetry_job_outcome(QUEUE, s->permanent ? "failed" : "dead_lettered", 1);
             log_warn("job %s failed for good after %d attempt(s): %s", id, s->job.attempts, s->error);
         } else if (rc == DB_OK) {
             g->retried++;
+            telemetry_job_outcome(QUEUE, "retried", 1);
         }
     }
     if (rc == DB_OK && !dead)
@@ -426,8 +444,10 @@ static int write_other(struct gen *g, struct slot *s)
         db_lost(g, err);
         return -1;
     }
-    if (rc == 1)
+    if (rc == 1) {
+        telemetry_job_outcome(QUEUE, "lease_lost", 1);
         log_warn("job %s: lease lost; the result of this attempt is dropped", id);
+    }
     else if (rc != DB_OK)
         log_error("job %s: result not recorded: %s", id, err);
     slot_free(g, s);
@@ -462,12 +482,16 @@ static void flush(struct gen *g)
         for (i = 0; i < n; i++) {
             if (rc != DB_OK)
                 log_error("job %s: completion not recorded: %s", which[i]->job.request_id, err);
-            else if (!held[i])
+            else if (!held[i]) {
+                telemetry_job_outcome(QUEUE, "lease_lost", 1);
                 log_warn("job %s: lease lost before completion; the other worker's result stands",
                          which[i]->job.request_id);
+            }
             else
                 log_info("job %s completed in %.1f ms", which[i]->job.request_id, now - which[i]->started);
             g->completed += rc == DB_OK && held[i];
+            if (rc == DB_OK && held[i])
+                telemetry_job_outcome(QUEUE, "completed", 1);
             slot_free(g, which[i]);
         }
     }
@@ -501,6 +525,7 @@ static void heartbeat(struct gen *g)
     }
     for (i = 0; i < n; i++)
         if (!held[i]) {
+            telemetry_job_outcome(QUEUE, "lease_lost", 1);
             log_warn("job %s: lease lost (another generator has it); abandoning this attempt", ids[i]);
             slot_free(g, &g->slots[idx[i]]);
         }
@@ -516,8 +541,10 @@ static void sweep(struct gen *g)
         db_lost(g, err);
     else if (rc != DB_OK)
         log_error("sweep failed: %s", err);
-    else if (n > 0)
+    else if (n > 0) {
+        telemetry_job_outcome(QUEUE, "dead_lettered", n);
         log_warn("%d job(s) failed for good: their lease expired on every attempt", n);
+    }
     if (rc == DB_OK && uploads_sweep(g->db, g->store, &n, err) != DB_OK)
         log_warn("upload slot sweep: %s", err);
     else if (rc == DB_OK && n > 0)
@@ -558,6 +585,8 @@ static double wake_time(const struct gen *g, double now, int db_up)
     double until = g->next_sweep;
     int unwritten = 0, i;
 
+    if (db_up)
+        until = min_pos(until, g->next_metrics);
     until = min_pos(until, db_up ? g->next_heartbeat : g->lsn.retry_at);
     if (g->next_due > 0)
         until = min_pos(until, g->next_due);
@@ -624,6 +653,9 @@ static int setup(struct gen *g, const char *path, char *err)
     if (cfg_load(&g->cfg, cfg_path(path), err) != 0)
         return -1;
     log_init("adsmith-generator", (enum log_level)log_parse_level(g->cfg.log_level));
+    if (telemetry_init(0, err) != 0)
+        return -1;
+    g->started_at = time(NULL);
     g->db = db_open(g->cfg.database_url, err);
     if (g->db == NULL || (g->store = store_open(&g->cfg, err)) == NULL)
         return -1;
@@ -673,6 +705,18 @@ static void teardown(struct gen *g)
 }
 
 
+/* This process's metrics into process_metrics, for GET /metrics. */
+static void publish_metrics(struct gen *g)
+{
+    char err[ADS_ERRSZ];
+    int rc = procmetrics_publish(g->db, g->worker, PROGRAM, g->started_at, telemetry_registry(), err);
+
+    if (rc == DB_UNAVAILABLE)
+        db_lost(g, err);
+    else if (rc != DB_OK)
+        log_warn("metrics snapshot not written: %s", err);
+}
+
 /* One turn of the loop; 0 to go on, 1 when it is time to exit. */
 static int step(struct gen *g)
 {
@@ -711,6 +755,10 @@ static int step(struct gen *g)
     }
     if (up && !g->draining && g->more)
         claim(g, now);
+    if (up && now >= g->next_metrics) {
+        publish_metrics(g);
+        g->next_metrics = now + (double)g->cfg.metrics_interval * 1000;
+    }
     relaunch_due(g, now);
     wait_events(g, now, g->lsn.gen != 0);
     return 0;
@@ -753,8 +801,12 @@ int main(int argc, char **argv)
     while (step(&g) == 0)
         ;
     webhook_deliverer_stop(hooks);
+    /* The last counts, unless the database is away. */
+    if (g.lsn.gen != 0)
+        publish_metrics(&g);
     log_info("generator stopped: %ld completed, %ld retried, %ld failed, %ld released, %ld throttled",
              g.completed, g.retried, g.failed, g.released, g.throttled);
     teardown(&g);
+    telemetry_shutdown();
     return 0;
 }

@@ -36,6 +36,7 @@ static const struct route routes[] = {
     { "GET", "/api/assets/*", NEEDS_AUTH, NO_BODY, route_assets_get },
     { "GET", "/api/markets", NEEDS_AUTH, NO_BODY, route_markets },
     { "PUT", "/objects/*", NO_AUTH, RAW_BODY, route_object_put },
+    { "GET", "/metrics", NO_AUTH, NO_BODY, route_metrics },
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -367,6 +368,7 @@ void api_handle(struct api_ctx *ctx, const struct api_request *req, struct api_r
         not_found(&c);
         return;
     }
+    resp->route = r->pattern;
     if (r->body == JSON_BODY && parse_body(&c) != 0)
         return;
     if (r->auth == NEEDS_AUTH && authenticate(&c) != 0) {

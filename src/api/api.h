@@ -28,6 +28,7 @@ struct api_request {
     const char *authorization;   /* may be NULL */
     const char *x_api_key;       /* may be NULL */
     const char *request_id;      /* X-Request-ID from nginx, may be NULL */
+    const char *remote_addr;     /* the client's address as nginx saw it, may be NULL */
     const struct sigv4_pair *headers;  /* all request headers, lower-case names */
     size_t nheaders;
     long content_length;         /* -1 when absent */
@@ -39,6 +40,8 @@ struct api_response {
     int status;
     char *body;
     char headers[512];           /* extra "Name: value\r\n" lines */
+    const char *content_type;    /* static; NULL: application/json */
+    const char *route;           /* static: the route pattern that matched; NULL: none */
 };
 
 struct auth_cache;

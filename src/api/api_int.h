@@ -97,5 +97,7 @@ void route_assets_get(struct call *c);
 void route_assets_list(struct call *c);
 void route_markets(struct call *c);
 void route_object_put(struct call *c);
+/* GET /metrics (api_metrics.c): the Prometheus exposition. */
+void route_metrics(struct call *c);
 
 #endif

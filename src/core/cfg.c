@@ -109,6 +109,8 @@ static const struct key keys[] = {
     { "retain_products", K_STR, S(retain_products), "forever", 0, 0, NULL, NULL, 0 },
     { "retain_images", K_STR, S(retain_images), "forever", 0, 0, NULL, NULL, 0 },
     { "retain_finished_jobs", K_STR, S(retain_finished_jobs), "30d", 0, 0, NULL, NULL, 0 },
+    { "metrics_interval", K_INT, S(metrics_interval), "5", 1, 300, NULL, NULL, 0 },
+    { "metrics_allow", K_STR, S(metrics_allow), "", 0, 0, NULL, NULL, 0 },
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -478,6 +480,11 @@ int cfg_load(struct config *cfg, const char *path, char *err)
     }
     if (strcmp(cfg->campaign_listen, cfg->listen) == 0) {
         ads_errf(err, "%s: campaign_listen must differ from listen", path ? path : "config");
+        return -1;
+    }
+    if (ads_addr_list_valid(cfg->metrics_allow) != 0) {
+        ads_errf(err, "%s: metrics_allow must list IPv4/IPv6 addresses or CIDRs (a.b.c.d/n), separated by "
+                 "spaces or commas", path ? path : "config");
         return -1;
     }
     return 0;

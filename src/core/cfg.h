@@ -96,6 +96,9 @@ struct config {
     char *retain_products;    /* products rows */
     char *retain_images;      /* completed image jobs and their images */
     char *retain_finished_jobs; /* failed image jobs, finished campaign jobs, webhook attempts made */
+    /* Metrics (GET /metrics). */
+    long metrics_interval;    /* seconds between a background process's snapshots */
+    char *metrics_allow;      /* addresses/CIDRs besides loopback that may scrape */
 };
 
 /* Fills cfg with defaults, then the file (path may be NULL: defaults and the

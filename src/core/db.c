@@ -1,5 +1,6 @@
 #include "db.h"
 #include "log.h"
+#include "telemetry.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -73,6 +74,8 @@ int db_ensure(struct db *db, char *err)
         return DB_UNAVAILABLE;
     }
     PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
+    if (db->generation > 0)
+        telemetry_db_reconnect();
     db->generation++;
     return DB_OK;
 }

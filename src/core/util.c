@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -303,4 +305,98 @@ double ads_now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* One item of an address list: its family, bytes and prefix length. */
+struct addr_item {
+    int family;
+    unsigned char bytes[16];
+    int prefix;
+};
+
+static int parse_addr_item(const char *item, size_t len, struct addr_item *out)
+{
+    char text[64];
+    char *slash;
+    long prefix = -1;
+
+    if (len == 0 || len >= sizeof text)
+        return -1;
+    memcpy(text, item, len);
+    text[len] = '\0';
+    if ((slash = strchr(text, '/')) != NULL) {
+        *slash = '\0';
+        if (ads_parse_long(slash + 1, 0, 128, &prefix) != 0)
+            return -1;
+    }
+    if (inet_pton(AF_INET, text, out->bytes) == 1)
+        out->family = AF_INET;
+    else if (inet_pton(AF_INET6, text, out->bytes) == 1)
+        out->family = AF_INET6;
+    else
+        return -1;
+    if (prefix > (out->family == AF_INET ? 32 : 128))
+        return -1;
+    out->prefix = prefix >= 0 ? (int)prefix : (out->family == AF_INET ? 32 : 128);
+    return 0;
+}
+
+static int prefix_equal(const unsigned char *a, const unsigned char *b, int bits)
+{
+    int full = bits / 8, rest = bits % 8;
+
+    if (memcmp(a, b, (size_t)full) != 0)
+        return 0;
+    return rest == 0 || ((a[full] ^ b[full]) & (0xff << (8 - rest))) == 0;
+}
+
+/* Calls fn on each item; stops at the first that fn answers non-zero. */
+static int each_addr_item(const char *list, int (*fn)(const char *, size_t, void *), void *arg)
+{
+    const char *p = list;
+
+    while (p != NULL && *p != '\0') {
+        size_t len;
+        int rc;
+        p += strspn(p, " ,\t");
+        len = strcspn(p, " ,\t");
+        if (len == 0)
+            break;
+        if ((rc = fn(p, len, arg)) != 0)
+            return rc;
+        p += len;
+    }
+    return 0;
+}
+
+static int item_invalid(const char *item, size_t len, void *arg)
+{
+    struct addr_item a;
+
+    (void)arg;
+    return parse_addr_item(item, len, &a) != 0 ? -1 : 0;
+}
+
+int ads_addr_list_valid(const char *list)
+{
+    return each_addr_item(list, item_invalid, NULL);
+}
+
+static int item_holds(const char *item, size_t len, void *arg)
+{
+    const struct addr_item *addr = arg;
+    struct addr_item net;
+
+    if (parse_addr_item(item, len, &net) != 0 || net.family != addr->family)
+        return 0;
+    return prefix_equal(net.bytes, addr->bytes, net.prefix) ? 1 : 0;
+}
+
+int ads_addr_in_list(const char *list, const char *addr)
+{
+    struct addr_item a;
+
+    if (addr == NULL || parse_addr_item(addr, strlen(addr), &a) != 0 || strchr(addr, '/') != NULL)
+        return 0;
+    return each_addr_item(list, item_holds, &a) == 1;
 }

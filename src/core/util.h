@@ -62,4 +62,12 @@ int ads_read_file(const char *path, size_t maxbytes, char **out, size_t *len, ch
 /* Monotonic milliseconds. */
 double ads_now_ms(void);
 
+/* Address lists ("10.0.0.0/8 192.0.2.7, 2001:db8::/32"): items separated
+ * by spaces or commas, each an IPv4 or IPv6 address with an optional
+ * prefix length. ads_addr_list_valid: 0 when every item is one (an empty
+ * list is valid). ads_addr_in_list: 1 when addr (a literal address) is in
+ * one of the list's items. */
+int ads_addr_list_valid(const char *list);
+int ads_addr_in_list(const char *list, const char *addr);
+
 #endif

@@ -1,4 +1,5 @@
 #include "outcall.h"
+#include "telemetry.h"
 #include "log.h"
 #include "util.h"
 
@@ -235,10 +236,19 @@ int outcall_begin(struct outcall *c, char *msg)
 
 enum outcall_class outcall_end(struct outcall *c, CURLcode cc, char *msg)
 {
+    static const char *const class_word[] = { NULL, "retry", "throttled", "permanent" };
+    enum outcall_class cls;
+    curl_off_t us = 0;
+
     c->status = 0;
     if (cc == CURLE_OK)
         curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->status);
-    return c->classify(c, cc, msg);
+    cls = c->classify(c, cc, msg);
+    /* Every attempt of every service passes here, blocking or in a multi:
+     * the one place outbound latency and errors are counted. */
+    curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &us);
+    telemetry_outcall(c->what, class_word[cls], (double)us / 1e6);
+    return cls;
 }
 
 double outcall_next_try(const struct outcall *c, enum outcall_class cls)

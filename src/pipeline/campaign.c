@@ -2,6 +2,7 @@
 #include "synth.h"
 #include "l10n.h"
 #include "langcheck.h"
+#include "telemetry.h"
 #include "util.h"
 #include "vision.h"
 #include "agent.h"
@@ -677,6 +678,8 @@ int campaign_run(const struct config *cfg, const struct kb *kb,
     json_object_object_add(out->usage, "output_tokens", json_object_new_int64(log.total.output_tokens));
     json_object_object_add(out->usage, "calls", log.calls);
     out->cost_usd = novapro_cost(cfg, &log.total);
+    /* Tokens were spent even when the deadline throws the result away. */
+    telemetry_model_usage(cfg->text_provider, log.total.input_tokens, log.total.output_tokens, out->cost_usd);
     if (ads_now_ms() > deadline) {
         ads_errf(err, "the campaign did not finish within %ld ms", cfg->campaign_deadline_ms);
         campaign_result_free(out);

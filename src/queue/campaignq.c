@@ -30,7 +30,8 @@ int campaignq_claim(struct db *db, const char *worker, long lease_secs, long max
 {
     static const char sql[] =
         "WITH due AS ("
-        "  SELECT product_id FROM campaign_jobs"
+        "  SELECT product_id, CASE WHEN status = 'running' THEN locked_until ELSE run_after END AS due_at"
+        "  FROM campaign_jobs"
         "  WHERE ((status = 'pending' AND run_after <= now())"
         "         OR (status = 'running' AND locked_until < now()))"
         "    AND attempts < $4::int"
@@ -40,7 +41,8 @@ int campaignq_claim(struct db *db, const char *worker, long lease_secs, long max
         "   locked_until = now() + make_interval(secs => $3::int), locked_by = $1,"
         "   attempts = j.attempts + 1, claimed_at = t.at, started_at = coalesce(j.started_at, t.at)"
         " FROM due, t WHERE j.product_id = due.product_id"
-        " RETURNING j.product_id, j.user_id, j.correlation_id, j.brief, j.s3_bucket, j.s3_key, j.attempts";
+        " RETURNING j.product_id, j.user_id, j.correlation_id, j.brief, j.s3_bucket, j.s3_key, j.attempts,"
+        "   extract(epoch FROM t.at - due.due_at)::float8";
     char maxs[16], leases[24], attempts[24];
     const char *vals[4] = { worker, maxs, leases, attempts };
     PGresult *r;
@@ -63,6 +65,7 @@ int campaignq_claim(struct db *db, const char *worker, long lease_secs, long max
         snprintf(j->s3_bucket, sizeof j->s3_bucket, "%s", PQgetvalue(r, i, 4));
         snprintf(j->s3_key, sizeof j->s3_key, "%s", PQgetvalue(r, i, 5));
         j->attempts = atoi(PQgetvalue(r, i, 6));
+        j->pickup_s = atof(PQgetvalue(r, i, 7));
         if (j->brief == NULL)
             continue;            /* the lease expires and another claim takes it */
         (*n)++;
@@ -224,6 +227,22 @@ int campaignq_reap(struct db *db, long max_attempts, int *n, char *err)
     rc = db_command(db, "campaignq_reap", sql, 1, vals, &affected, err);
     *n = (int)affected;
     return rc;
+}
+
+int campaignq_depth(struct db *db, long long *pending, long long *running, char *err)
+{
+    static const char sql[] =
+        "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'running')"
+        " FROM campaign_jobs WHERE status IN ('pending', 'running')";
+    PGresult *r;
+    int rc = db_exec(db, "campaignq_depth", sql, 0, NULL, &r, NULL, err);
+
+    if (rc != DB_OK)
+        return rc;
+    *pending = atoll(PQgetvalue(r, 0, 0));
+    *running = atoll(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    return DB_OK;
 }
 
 int campaignq_next_due(struct db *db, long *ms, char *err)

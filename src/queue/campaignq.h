@@ -56,6 +56,7 @@ struct campaignq_job {
     char s3_key[1100];
     char *brief;                /* JSON text, owned */
     int attempts;               /* including this one: the claim's token */
+    double pickup_s;            /* from due (queued, retry time, lease end) to this claim */
 };
 
 /* Queues a job (pending) and wakes the campaigners. */
@@ -95,6 +96,9 @@ int campaignq_reap(struct db *db, long max_attempts, int *n, char *err);
 
 /* Milliseconds until the next job becomes due (a retry's run_after or an
  * expired lease); -1 when none is waiting. */
+/* Queue depth for metrics: jobs pending and running. */
+int campaignq_depth(struct db *db, long long *pending, long long *running, char *err);
+
 int campaignq_next_due(struct db *db, long *ms, char *err);
 
 void campaignq_job_clear(struct campaignq_job *job);

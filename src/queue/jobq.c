@@ -43,7 +43,8 @@ int jobq_claim(struct db *db, const char *worker, long lease_secs, long max_atte
 {
     static const char sql[] =
         "WITH due AS ("
-        "  SELECT request_id FROM generated_images"
+        "  SELECT request_id, greatest(run_after, coalesce(locked_until, run_after)) AS due_at"
+        "  FROM generated_images"
         "  WHERE status = 'pending' AND run_after <= now() AND attempts < $4::int"
         "    AND (locked_until IS NULL OR locked_until < now())"
         "  ORDER BY run_after LIMIT $2 FOR UPDATE SKIP LOCKED),"
@@ -52,7 +53,8 @@ int jobq_claim(struct db *db, const char *worker, long lease_secs, long max_atte
         "   locked_by = $1, attempts = g.attempts + 1, claimed_at = t.at,"
         "   started_at = coalesce(g.started_at, t.at)"
         " FROM due, t WHERE g.request_id = due.request_id"
-        " RETURNING g.request_id, g.user_id, g.prompt, g.style, g.aspect_ratio, g.attempts";
+        " RETURNING g.request_id, g.user_id, g.prompt, g.style, g.aspect_ratio, g.attempts,"
+        "   extract(epoch FROM t.at - due.due_at)::float8";
     char maxs[16], leases[24], attempts[24];
     const char *vals[4] = { worker, maxs, leases, attempts };
     PGresult *r;
@@ -74,6 +76,7 @@ int jobq_claim(struct db *db, const char *worker, long lease_secs, long max_atte
         snprintf(j->style, sizeof j->style, "%s", PQgetvalue(r, i, 3));
         snprintf(j->aspect_ratio, sizeof j->aspect_ratio, "%s", PQgetvalue(r, i, 4));
         j->attempts = atoi(PQgetvalue(r, i, 5));
+        j->pickup_s = atof(PQgetvalue(r, i, 6));
         if (j->prompt == NULL) {
             /* The lease expires and another claim takes it. */
             continue;
@@ -237,6 +240,24 @@ int jobq_reap(struct db *db, long max_attempts, int *n, char *err)
     rc = db_command(db, "jobq_reap", sql, 1, vals, &affected, err);
     *n = (int)affected;
     return rc;
+}
+
+int jobq_depth(struct db *db, long long *pending, long long *running, char *err)
+{
+    /* Only pending rows (the partial index): finished ones are history. */
+    static const char sql[] =
+        "SELECT count(*) FILTER (WHERE locked_until IS NULL OR locked_until < now()),"
+        "       count(*) FILTER (WHERE locked_until >= now())"
+        " FROM generated_images WHERE status = 'pending'";
+    PGresult *r;
+    int rc = db_exec(db, "jobq_depth", sql, 0, NULL, &r, NULL, err);
+
+    if (rc != DB_OK)
+        return rc;
+    *pending = atoll(PQgetvalue(r, 0, 0));
+    *running = atoll(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    return DB_OK;
 }
 
 int jobq_next_due(struct db *db, long *ms, char *err)

@@ -36,6 +36,7 @@ struct jobq_job {
     char aspect_ratio[8];
     char *prompt;
     int attempts;            /* including this one */
+    double pickup_s;         /* from due (queued, retry time, lease end) to this claim */
 };
 
 /* A finished job to record as completed. */
@@ -80,6 +81,10 @@ int jobq_reap(struct db *db, long max_attempts, int *n, char *err);
 
 /* Milliseconds until the next pending job becomes due (a retry's run_after
  * or an expired lease); -1 when none is waiting. */
+/* Queue depth for metrics: pending jobs waiting (*pending) and held under
+ * a live lease (*running). */
+int jobq_depth(struct db *db, long long *pending, long long *running, char *err);
+
 int jobq_next_due(struct db *db, long *ms, char *err);
 
 /* Prints jobs (newest first, at most limit; status NULL for all) to f. */

@@ -14,6 +14,7 @@
 static struct api_ctx ctx;
 
 static const char *query = "";
+static const char *remote;
 
 static int call(const char *method, const char *path, const char *ctype, const char *body,
                 char *code, size_t codesz, struct api_response *resp)
@@ -25,6 +26,7 @@ static int call(const char *method, const char *path, const char *ctype, const c
     req.method = method;
     req.path = path;
     req.query = query;
+    req.remote_addr = remote;
     req.content_type = ctype;
     req.body = body;
     req.body_len = body ? strlen(body) : 0;
@@ -73,6 +75,40 @@ static const struct { const char *path, *body, *names; } refused[] = {
     { "/api/assets", "{\"prompt\":\"a long enough prompt\",\"aspectRatio\":\"2:1\"}", "aspectRatio" },
 };
 
+/* GET /metrics from addresses neither loopback nor in metrics_allow: the
+ * worker refuses them itself (403 access_denied, before any database work),
+ * whatever nginx let through. */
+static const struct { const char *addr, *allow; } refused_scrapers[] = {
+    { NULL, "" },
+    { "", "" },
+    { "127.0.0.2", "" },
+    { "::2", "" },
+    { "10.0.0.6", "10.0.0.5" },
+    { "10.0.0.5/32", "10.0.0.0/8" },
+    { "192.0.2.1", "10.0.0.0/8, 2001:db8::/32" },
+};
+
+static void test_metrics_refusals(struct config *cfg)
+{
+    char *saved = cfg->metrics_allow, code[64];
+    struct api_response r;
+    size_t i;
+
+    for (i = 0; i < sizeof refused_scrapers / sizeof refused_scrapers[0]; i++) {
+        int status;
+        remote = refused_scrapers[i].addr;
+        cfg->metrics_allow = (char *)refused_scrapers[i].allow;
+        status = call("GET", "/metrics", NULL, NULL, code, sizeof code, &r);
+        if (status != 403)
+            fprintf(stderr, "scraper case %zu: %d\n", i, status);
+        CHECK(status == 403 && strcmp(code, "access_denied") == 0);
+        CHECK(r.route != NULL && strcmp(r.route, "/metrics") == 0);
+        api_response_free(&r);
+    }
+    remote = NULL;
+    cfg->metrics_allow = saved;
+}
+
 int main(void)
 {
     struct config cfg;
@@ -82,6 +118,7 @@ int main(void)
     setenv("ADSMITH_AUTH", "none", 1);
     CHECK(cfg_load(&cfg, NULL, err) == 0);
     ctx.cfg = &cfg;
+    test_metrics_refusals(&cfg);
 
     CHECK(call("GET", "/api/nothing", NULL, NULL, code, sizeof code, &r) == 404 && strcmp(code, "not_found") == 0);
     api_response_free(&r);

@@ -93,6 +93,49 @@ static void test_sha256_threads(void)
         free(inputs[c]);
 }
 
+/* metrics_allow: which addresses a list lets in, and which lists load. */
+static void test_addr_list(void)
+{
+    static const struct { const char *list, *addr; int in; } cases[] = {
+        { "127.0.0.0/8 ::1", "127.0.0.1", 1 },
+        { "127.0.0.0/8 ::1", "127.9.8.7", 1 },
+        { "127.0.0.0/8 ::1", "::1", 1 },
+        { "127.0.0.0/8 ::1", "10.0.0.1", 0 },
+        { "10.1.2.3", "10.1.2.3", 1 },
+        { "10.1.2.3", "10.1.2.4", 0 },
+        { "10.0.0.0/8, 192.168.4.0/22", "192.168.7.255", 1 },
+        { "10.0.0.0/8, 192.168.4.0/22", "192.168.8.0", 0 },
+        { "2001:db8::/32", "2001:db8:ffff::1", 1 },
+        { "2001:db8::/32", "2001:db9::1", 0 },
+        { "0.0.0.0/0", "203.0.113.9", 1 },
+        { "0.0.0.0/0", "::1", 0 },           /* families never mix */
+        { "", "127.0.0.1", 0 },
+        { "10.0.0.0/8", NULL, 0 },
+        { "10.0.0.0/8", "10.0.0.0/8", 0 },   /* an address, not a network, is asked about */
+        { "10.0.0.0/8", "not-an-address", 0 },
+    };
+    static const struct { const char *list; int valid; } lists[] = {
+        { "", 1 }, { "10.0.0.1", 1 }, { " 10.0.0.0/8 ,, ::1 ", 1 }, { "2001:db8::/128", 1 },
+        { "10.0.0.0/33", 0 }, { "10.0.0.0/", 0 }, { "host.example", 0 }, { "10.0.0.1;deny", 0 },
+        { "10.0.0.1 }", 0 }, { "::1/129", 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int in = ads_addr_in_list(cases[i].list, cases[i].addr);
+        if (in != cases[i].in)
+            fprintf(stderr, "addr case %zu: %s in [%s] = %d\n", i, cases[i].addr ? cases[i].addr : "(null)",
+                    cases[i].list, in);
+        CHECK(in == cases[i].in);
+    }
+    for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        int valid = ads_addr_list_valid(lists[i].list) == 0;
+        if (valid != lists[i].valid)
+            fprintf(stderr, "list case %zu: [%s] valid = %d\n", i, lists[i].list, valid);
+        CHECK(valid == lists[i].valid);
+    }
+}
+
 int main(void)
 {
     char id[37], id2[37], out[64];
@@ -129,5 +172,6 @@ int main(void)
     buf_free(&b);
 
     test_sha256_threads();
+    test_addr_list();
     return unit_done("util");
 }
