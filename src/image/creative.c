@@ -344,6 +344,27 @@ static void palette_from(unsigned int c, unsigned int out[4])
     }
 }
 
+/* The soft backdrop, drawn at a quarter of the size and scaled up
+ * smoothly: it has no detail to lose and radial gradients are costly. */
+static void draw_backdrop(cairo_t *cr, const char *prompt, const char *style, const unsigned int *colors, int n,
+                          int w, int h)
+{
+    int sw = w / 4 + 1, sh = h / 4 + 1;
+    cairo_surface_t *small = cairo_image_surface_create(CAIRO_FORMAT_RGB24, sw, sh);
+    cairo_t *c = cairo_create(small);
+
+    render_scene(c, prompt, style, colors, n, sw, sh, RENDER_SOFT);
+    cairo_destroy(c);
+    cairo_save(cr);
+    cairo_scale(cr, (double)w / sw, (double)h / sh);
+    cairo_set_source_surface(cr, small, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_BILINEAR);
+    cairo_pattern_set_extend(cairo_get_source(cr), CAIRO_EXTEND_PAD);
+    cairo_paint(cr);
+    cairo_restore(cr);
+    cairo_surface_destroy(small);
+}
+
 static const char *or_default(const char *s, const char *d)
 {
     return s != NULL && s[0] != '\0' ? s : d;
@@ -444,9 +465,9 @@ int creative_compose(const struct creative_spec *spec, const unsigned char *phot
     }
     if (task == T_VARIATION) {
         palette_from(pr.mean, pal);
-        render_scene(cr, prompt, "variation", pal, 4, spec->width, spec->height, RENDER_SOFT);
+        draw_backdrop(cr, prompt, "variation", pal, 4, spec->width, spec->height);
     } else if (task == T_REPLACE || task == T_COLOR) {
-        render_scene(cr, prompt, style, spec->colors, spec->ncolors, spec->width, spec->height, RENDER_SOFT);
+        draw_backdrop(cr, prompt, style, spec->colors, spec->ncolors, spec->width, spec->height);
     }
     scale = fmin(bw / pr.w, bh / pr.h);
     bx += (bw - pr.w * scale) / 2;
