@@ -51,4 +51,11 @@ int products_insert(struct db *db, const struct product_row *row, char *err);
  * is no such row, <0 a DB_* error. */
 int products_campaign(struct db *db, const char *product_id, json_object **out, char *err);
 
+/* The dominant colours of the latest stored analysis of a user's photo
+ * (bucket, key): at most max "#RRGGBB" as a JSON array text in *out
+ * (malloc'd, the caller's), or *out NULL when none is stored. DB_OK or a
+ * DB_* error. */
+int products_photo_colors(struct db *db, const char *user, const char *bucket, const char *key, int max,
+                          char **out, char *err);
+
 #endif
