@@ -395,7 +395,10 @@ void route_assets_post(struct call *c)
 {
     static const char ins[] =
         "INSERT INTO generated_images (request_id, user_id, prompt, style, aspect_ratio, body_hash,"
-        " callback_url) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
+        " callback_url) SELECT $1, $2, $3, $4, $5, $6, $7"
+        /* An id naming a set of creatives is taken too. */
+        " WHERE NOT EXISTS (SELECT 1 FROM generated_images WHERE set_id = $1)"
+        " ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
     static const char sel[] =
         "SELECT user_id, body_hash FROM generated_images WHERE request_id = $1";
     const char *prompt, *style, *ratio, *rid, *callback = NULL;

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Integration suite for product creatives: POST /api/assets with a source
 photo, a task, colours, an overlay and platform sizes, through the queue to
-stored PNGs. Run in two modes of scripts/test: local (the stack's own
-generator, image_provider = builtin: the compositor) and cloud
-(image_provider = bedrock: generators this suite starts, against the
+stored PNGs. Run in two modes of scripts/test, with a generator this suite
+starts: local (image_provider = builtin: the compositor) and cloud
+(image_provider = bedrock, against the
 bedrock-runtime emulator, which checks each Nova Canvas task's body field
 by field and records what it was sent)."""
 
@@ -211,7 +211,11 @@ def the_request_id_names_the_set_and_repeats_are_idempotent():
     for changed in ({"sizes": ["instagram_square"]}, {"task": "background_remove"}, {"colors": ["#112233"]},
                     {"prompt": "Another prompt for the same set id"}):
         expect_error(post("/api/assets", dict(body, **changed), key=ALICE), 409, "conflict")
-    expect_error(post("/api/assets", body, key=BOB), 409, "conflict")
+    # Bob's request names Alice's photo: refused as a photo that does not
+    # exist; his own request under Alice's set id: a conflict.
+    expect_error(post("/api/assets", body, key=BOB), 404, "not_found")
+    expect_error(post("/api/assets", {"prompt": body["prompt"], "request_id": r_id, "sizes": ["story"]}, key=BOB),
+                 409, "conflict")
     plain = {"prompt": "Pink bottle on a beach towel at noon", "request_id": r_id}
     expect_error(post("/api/assets", plain, key=ALICE), 409, "conflict")
     expect(count_jobs() == before, "a conflict wrote rows")
@@ -467,8 +471,9 @@ def the_emulator_refuses_bodies_nova_canvas_would_refuse():
 
 if __name__ == "__main__":
     try:
-        if BEDROCK:
-            start_generator()
+        # The stack's own generator may have been stopped by the suites
+        # before (local mode); the cloud stack starts none.
+        start_generator()
         passed, failed = run(sys.argv[1:] or None)
     finally:
         stop_all()
