@@ -473,7 +473,8 @@ void route_assets_get(struct call *c)
     json_object *o = NULL;
     int rc;
 
-    if (!ads_all_chars(id, 1, 64, "_-")) {
+    /* A set's own jobs are named REQUEST_ID.SIZE. */
+    if (!ads_all_chars(id, 1, 97, "_-.")) {
         json_object *extra = json_object_new_object();
         json_object_object_add(extra, "request_id", json_object_new_string(""));
         api_error(c, 404, "not_found", extra, "Request not found");

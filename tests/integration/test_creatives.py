@@ -195,6 +195,10 @@ def several_sizes_in_one_request_give_one_output_each():
         expect(img.status == 200 and struct.unpack(">II", img.body[16:24]) == (w, h), "%s: %r" % (size, o))
         expect(png_decode(stored(o["s3_key"]))[:2] == (w, h), size)
     expect("s3_url" not in j, "a set of several has no single URL")
+    # Each job of the set answers on its own too, as a plain job.
+    one = get("/api/assets/%s.16x9" % r_id, key=ALICE).json()
+    expect(one["request_id"] == r_id + ".16x9" and one["s3_url"] == outs["16:9"]["url"] and "outputs" not in one, one)
+    expect_error(get("/api/assets/%s.16x9" % r_id, key=BOB), 404, "not_found")
 
 
 @test
