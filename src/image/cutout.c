@@ -243,7 +243,8 @@ static int border_model(struct work *wk, const unsigned char *rgba, int w, int h
     for (i = 0; i < total; i++)
         dist[i] = de76(all + i * 3, med);
     d50 = quantile(dist, (size_t)total, wk->tmp, 0.5);
-    cut = 4 * d50 + 8 > 20 ? 4 * d50 + 8 : 20;
+    cut = 4 * d50 + 8;
+    cut = cut < 20 ? 20 : cut > 35 ? 35 : cut;
     k = 0;
     for (s = 0; s < 4; s++) {
         for (i = 0; i < wk->side[s].n; i++, k++) {

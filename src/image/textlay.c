@@ -207,8 +207,15 @@ static double worst_contrast(cairo_surface_t *s, struct textlay_box b, unsigned 
     int stride = cairo_image_surface_get_stride(s), sw = cairo_image_surface_get_width(s);
     int sh = cairo_image_surface_get_height(s), alpha = cairo_image_surface_get_format(s) == CAIRO_FORMAT_ARGB32;
     double lt = lum_hex(c), worst = 21, pr = ((pc >> 16) & 255) / 255.0, pg = ((pc >> 8) & 255) / 255.0, pb = (pc & 255) / 255.0;
-    int x0 = (int)b.x, y0 = (int)b.y, x1 = (int)ceil(b.x + b.w), y1 = (int)ceil(b.y + b.h), x, y;
-    int step;
+    double dx, dy;
+    int x0, y0, x1, y1, x, y, step;
+
+    /* Image coordinates are the user space; the surface may be offset. */
+    cairo_surface_get_device_offset(s, &dx, &dy);
+    x0 = (int)(b.x + dx);
+    y0 = (int)(b.y + dy);
+    x1 = (int)ceil(b.x + b.w + dx);
+    y1 = (int)ceil(b.y + b.h + dy);
 
     x0 = x0 < 0 ? 0 : x0;
     y0 = y0 < 0 ? 0 : y0;
@@ -293,6 +300,7 @@ static void draw_headline(struct textlay *t, cairo_t *cr)
         t->rep.plate = 1;
     }
     t->rep.headline = ink;
+    t->rep.unknown_glyphs += pango_layout_get_unknown_glyphs_count(t->head);
     set_hex(cr, text, 1.0);
     cairo_move_to(cr, ox, oy);
     pango_cairo_update_layout(cr, t->head);
@@ -321,6 +329,7 @@ static void draw_cta(struct textlay *t, cairo_t *cr)
     cairo_move_to(cr, px + padx - u.x, top + (t->pill_h - u.height) / 2 - u.y);
     pango_cairo_update_layout(cr, t->cta);
     pango_cairo_show_layout(cr, t->cta);
+    t->rep.unknown_glyphs += pango_layout_get_unknown_glyphs_count(t->cta);
     t->rep.cta.x = px;
     t->rep.cta.y = top;
     t->rep.cta.w = t->pill_w;
