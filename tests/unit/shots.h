@@ -8,7 +8,7 @@
 #include <string.h>
 
 enum shot_shape { SHOT_DISC, SHOT_BOX, SHOT_RING, SHOT_BOTTLE, SHOT_EDGE };
-enum shot_bg { BG_PLAIN, BG_NOISE, BG_GRADIENT, BG_BUSY };
+enum shot_bg { BG_PLAIN, BG_NOISE, BG_GRADIENT, BG_BUSY, BG_FLOOR };
 
 struct shot {
     const char *name;
@@ -68,6 +68,8 @@ static inline unsigned char *shot_make(const struct shot *s, int w, int h, unsig
                     v += (int)(shot_rand(&seed) % 13) - 6;    /* sensor noise */
                 if (!in && s->bg == BG_BUSY)
                     v = (int)(shot_rand(&seed) % 256);        /* not a studio shot */
+                if (!in && s->bg == BG_FLOOR && y > h * 4 / 5)
+                    v = c == 0 ? 120 : c == 1 ? 75 : 45;      /* a table top: a scene */
                 if (in)   /* shading across the product */
                     v += 30 * x / w - 15;
                 p[c] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);

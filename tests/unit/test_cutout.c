@@ -81,6 +81,7 @@ int main(void)
     {
         static const struct shot refuse[] = {
             { "busy scene", SHOT_DISC, BG_BUSY, 0x808080, 0xC8202A },
+            { "lamp on a table top", SHOT_BOX, BG_FLOOR, 0xEEEAE0, 0x1A2050 },
         };
         int w = 300, h = 240;
         for (i = 0; i < sizeof refuse / sizeof refuse[0]; i++) {
