@@ -485,7 +485,7 @@ int creative_compose(const struct creative_spec *spec, const unsigned char *phot
     scale = fmin(bw / pr.w, bh / pr.h);
     bx += (bw - pr.w * scale) / 2;
     by += (bh - pr.h * scale) / 2;
-    if (task != T_REMOVE && pr.cut)
+    if (task != T_REMOVE)
         draw_shadow(cr, &pr, bx, by, scale);
     draw_product(cr, &pr, bx, by, scale, task == T_COLOR, spec->ncolors > 0 ? spec->colors[0] : accent);
     product_free(&pr);

@@ -17,6 +17,7 @@ struct textlay {
     int w, h, pos;                 /* pos: 0 bottom, 1 top, 2 centre */
     double mx;                     /* horizontal margin */
     double head_top, head_h;       /* union of ink and logical, layout coordinates */
+    double head_w;                 /* the headline layout's width */
     PangoRectangle head_ink, head_log, cta_ink, cta_log;
     double pill_w, pill_h, gap;
     struct textlay_box band;
@@ -90,6 +91,26 @@ static void union_box(const PangoRectangle *a, const PangoRectangle *b, PangoRec
     u->height = y1 - y0;
 }
 
+/* Evens the lines out: the narrowest width that keeps the line count, so
+ * a last line is not one orphaned word. */
+static void balance(struct textlay *t, double maxw)
+{
+    int lines = pango_layout_get_line_count(t->head), i;
+    double lo = maxw / 2, hi = maxw;
+
+    for (i = 0; i < 7; i++) {
+        double mid = (lo + hi) / 2;
+        pango_layout_set_width(t->head, (int)mid * PANGO_SCALE);
+        if (pango_layout_get_line_count(t->head) == lines)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    pango_layout_set_width(t->head, (int)hi * PANGO_SCALE);
+    pango_layout_get_pixel_extents(t->head, &t->head_ink, &t->head_log);
+    t->head_w = (int)hi;
+}
+
 /* Shrinks the headline until it fits width x maxh; at the smallest size it
  * is cut with an ellipsis to maxh instead. */
 static void fit_headline(struct textlay *t, const char *text, double maxw, double maxh)
@@ -115,6 +136,9 @@ static void fit_headline(struct textlay *t, const char *text, double maxw, doubl
         }
         px = px * 0.9 < minpx ? minpx : px * 0.9;
     }
+    t->head_w = maxw;
+    if (!t->rep.ellipsized && pango_layout_get_line_count(t->head) > 1)
+        balance(t, maxw);
     union_box(&t->head_ink, &t->head_log, &u);
     t->head_top = u.y;
     t->head_h = u.height;
@@ -267,7 +291,7 @@ static void draw_headline(struct textlay *t, cairo_t *cr)
 {
     static const unsigned int light = 0xFFFFFF, dark = 0x111111;
     cairo_surface_t *s = cairo_get_target(cr);
-    double ox = t->mx, oy = t->band.y - t->head_top, px = t->rep.headline_px, cl, cd, a;
+    double ox = t->mx + (t->band.w - t->head_w) / 2, oy = t->band.y - t->head_top, px = t->rep.headline_px, cl, cd, a;
     struct textlay_box ink = { ox + t->head_ink.x, oy + t->head_ink.y, t->head_ink.width, t->head_ink.height };
     struct textlay_box plate;
     unsigned int text = light;
