@@ -4,7 +4,8 @@
  * studio shot: the rounded-crop fallback), overlays in eight scripts, and
  * creative_finish on a wide model image. Each creative is checked for its
  * exact size; the program fails when one is not made.
- * Usage: contact-sheet OUT.png [DATADIR]
+ * Usage: contact-sheet OUT.png [DATADIR] [tile_side]  (tile_side: a tile's side, 140;
+ * docs/contact-sheet.png is made at 112 to stay small)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 #include "shots.h"
 #include "util.h"
 
-#define TILE 150
+static int tile_side = 140;    /* a tile's longer side, pixels */
 #define GAP 10
 #define LABEL 30
 
@@ -79,7 +80,7 @@ static unsigned char *studio_bottle(int w, int h)
         for (x = 0; x < w; x++) {
             uint32_t p = ((const uint32_t *)(data + (size_t)y * stride))[x];
             unsigned char *o = out + ((size_t)y * w + x) * 4;
-            int c, n = (int)(shot_rand(&seed) % 7) - 3;
+            int c, n = (int)(shot_rand(&seed) % 3) - 1;
             for (c = 0; c < 3; c++) {
                 int v = (int)((p >> (16 - 8 * c)) & 255) + n;
                 o[c] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
@@ -135,7 +136,7 @@ static void label(cairo_t *cr, const char *text, double x, double y)
 
     pango_layout_set_font_description(l, fd);
     pango_layout_set_text(l, text, -1);
-    pango_layout_set_width(l, TILE * PANGO_SCALE);
+    pango_layout_set_width(l, tile_side * PANGO_SCALE);
     pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END);
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.25);
     cairo_move_to(cr, x, y);
@@ -149,7 +150,7 @@ static void tile(struct sheet *sh, const unsigned char *png, size_t len, int ew,
 {
     struct { const unsigned char *p; size_t left; } m = { png, len };
     cairo_surface_t *im = cairo_image_surface_create_from_png_stream(from_mem, &m);
-    double x = GAP + sh->col * (TILE + GAP), y = GAP + sh->row * (TILE + GAP + LABEL), sc;
+    double x = GAP + sh->col * (tile_side + GAP), y = GAP + sh->row * (tile_side + GAP + LABEL), sc;
     int w = cairo_image_surface_get_width(im), h = cairo_image_surface_get_height(im), i, j;
     char buf[160];
 
@@ -157,7 +158,7 @@ static void tile(struct sheet *sh, const unsigned char *png, size_t len, int ew,
         fprintf(stderr, "contact sheet: %s is %dx%d, not %dx%d\n", text, w, h, ew, eh);
         sh->failed = 1;
     }
-    sc = (double)TILE / (w > h ? w : h);
+    sc = (double)tile_side / (w > h ? w : h);
     for (i = 0; i < (int)(w * sc); i += 8)
         for (j = 0; j < (int)(h * sc); j += 8)
             if (((i + j) / 8) & 1)
@@ -219,19 +220,21 @@ int main(int argc, char **argv)
     cairo_surface_t *s;
     unsigned char *bottle, *sample;
     char path[512], text[160];
-    int pw = 1200, ph = 1200, sw = 0, shh = 0, rows = 8;
+    int pw = 1200, ph = 1200, sw = 0, shh = 0, rows = 7;
     size_t i, j;
 
     if (argc < 2) {
-        fprintf(stderr, "usage: contact-sheet OUT.png [DATADIR]\n");
+        fprintf(stderr, "usage: contact-sheet OUT.png [DATADIR] [tile_side]\n");
         return 2;
     }
+    if (argc > 3)
+        tile_side = atoi(argv[3]) >= 60 && atoi(argv[3]) <= 400 ? atoi(argv[3]) : tile_side;
     creative_warmup();
     bottle = studio_bottle(pw, ph);
     snprintf(path, sizeof path, "%s/sample-product.png", datadir);
     sample = read_png(path, &sw, &shh);
-    s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, GAP + sh.cols * (TILE + GAP),
-                                   GAP + rows * (TILE + GAP + LABEL));
+    s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, GAP + sh.cols * (tile_side + GAP),
+                                   GAP + rows * (tile_side + GAP + LABEL));
     sh.cr = cairo_create(s);
     cairo_set_source_rgb(sh.cr, 1, 1, 1);
     cairo_paint(sh.cr);
