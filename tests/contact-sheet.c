@@ -159,12 +159,16 @@ static void tile(struct sheet *sh, const unsigned char *png, size_t len, int ew,
         sh->failed = 1;
     }
     sc = (double)tile_side / (w > h ? w : h);
+    cairo_save(sh->cr);
+    cairo_rectangle(sh->cr, x, y, w * sc, h * sc);
+    cairo_clip(sh->cr);
     for (i = 0; i < (int)(w * sc); i += 8)
         for (j = 0; j < (int)(h * sc); j += 8)
             if (((i + j) / 8) & 1)
                 cairo_rectangle(sh->cr, x + i, y + j, 8, 8);
     cairo_set_source_rgb(sh->cr, 0.85, 0.85, 0.85);
     cairo_fill(sh->cr);
+    cairo_restore(sh->cr);
     cairo_save(sh->cr);
     cairo_translate(sh->cr, x, y);
     cairo_scale(sh->cr, sc, sc);

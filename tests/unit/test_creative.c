@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,59 @@ out:
     cairo_surface_destroy(s);
 }
 
+/* Threads composing at once, each in its own script: every result must
+ * equal the same creative made alone (the header promises thread-safety:
+ * a PangoContext per call, Pango's font map per thread). */
+struct job {
+    const unsigned char *photo;
+    int pw, ph;
+    size_t script;
+    unsigned char *png;
+    size_t len;
+    int rc;
+};
+
+static int compose_script(const unsigned char *photo, int pw, int ph, size_t k, unsigned char **png, size_t *len)
+{
+    struct creative_overlay ov = { scripts[k].headline, scripts[k].cta, "bottom" };
+    struct creative_spec spec = { "background_replace", "A desk lamp", "vivid", 540, 540, NULL, 0, &ov,
+                                  scripts[k].lang };
+    char err[ADS_ERRSZ];
+
+    return creative_compose(&spec, photo, pw, ph, png, len, err);
+}
+
+static void *compose_thread(void *arg)
+{
+    struct job *j = arg;
+
+    j->rc = compose_script(j->photo, j->pw, j->ph, j->script, &j->png, &j->len);
+    return NULL;
+}
+
+static void check_threads(const unsigned char *photo, int pw, int ph)
+{
+    struct job jobs[4];
+    pthread_t th[4];
+    size_t i;
+
+    for (i = 0; i < 4; i++) {
+        jobs[i] = (struct job){ photo, pw, ph, i * 2 + 1, NULL, 0, -1 };
+        CHECK(pthread_create(&th[i], NULL, compose_thread, &jobs[i]) == 0);
+    }
+    for (i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (i = 0; i < 4; i++) {
+        unsigned char *alone;
+        size_t len;
+        CHECK(jobs[i].rc == 0);
+        CHECK(compose_script(photo, pw, ph, jobs[i].script, &alone, &len) == 0);
+        CHECK(jobs[i].rc == 0 && len == jobs[i].len && memcmp(alone, jobs[i].png, len) == 0);
+        free(alone);
+        free(jobs[i].png);
+    }
+}
+
 int main(void)
 {
     static const unsigned int palette[] = { 0x264653, 0x2A9D8F, 0xE9C46A, 0xF4A261 };
@@ -279,6 +333,7 @@ int main(void)
                        name_dims[j][1], 0);
     for (i = 0; i < sizeof scripts / sizeof scripts[0]; i++)
         check_text(&scripts[i], "bottom", 1080, 1080, 1);
+    check_threads(photo, pw, ph);
     CHECK(textlay_contrast(0xFFFFFF, 0x000000) > 20.9);
     CHECK(textlay_contrast(0x777777, 0xFFFFFF) < 4.5);
 
