@@ -11,6 +11,21 @@
 
 #define MIN_CONTRAST 4.5
 
+/* ThreadSanitizer builds only: fontconfig, Pango, GLib and HarfBuzz are not
+ * instrumented, so the runtime cannot see the atomics they synchronise
+ * with (Pango starts fontconfig on a thread of its own) and reports races
+ * inside them. cairo's glyph cache takes a font's lock under its global
+ * one only with a try-lock when it evicts, which the lock-order detector
+ * still counts as an inversion. Every program linking the text layout
+ * carries these suppressions; in other builds nothing calls this. */
+const char *__tsan_default_suppressions(void);
+const char *__tsan_default_suppressions(void)
+{
+    return "race:libfontconfig.so\nrace:libpango-1.0.so\nrace:libpangoft2-1.0.so\n"
+           "race:libglib-2.0.so\nrace:libgobject-2.0.so\nrace:libharfbuzz.so\n"
+           "deadlock:libcairo.so\n";
+}
+
 struct textlay {
     PangoContext *ctx;
     PangoLayout *head, *cta;
@@ -61,6 +76,21 @@ static double ratio(double la, double lb)
 double textlay_contrast(unsigned int a, unsigned int b)
 {
     return ratio(lum_hex(a), lum_hex(b));
+}
+
+/* Valid UTF-8 of at most max characters (invalid bytes become U+FFFD, a
+ * longer text ends in an ellipsis), so the layout's cost is bounded
+ * whatever the caller passed. g_free the result. */
+static char *bounded_text(const char *text, long max)
+{
+    char *v = g_utf8_make_valid(text, -1), *out;
+
+    if (g_utf8_strlen(v, -1) <= max)
+        return v;
+    *g_utf8_offset_to_pointer(v, max - 1) = '\0';
+    out = g_strconcat(v, "\xe2\x80\xa6", NULL);
+    g_free(v);
+    return out;
 }
 
 static PangoLayout *new_layout(PangoContext *ctx, const char *text, const char *face, double px, int width)
@@ -199,10 +229,16 @@ struct textlay *textlay_plan(cairo_t *cr, int w, int h, const struct creative_ov
         t->pos = 1;
     else if (ov != NULL && ov->position != NULL && strcmp(ov->position, "center") == 0)
         t->pos = 2;
-    if (ov != NULL && ov->headline != NULL && ov->headline[0] != '\0')
-        fit_headline(t, ov->headline, maxw, h * (h > w ? 0.22 : 0.28));
-    if (ov != NULL && ov->cta != NULL && ov->cta[0] != '\0')
-        fit_cta(t, ov->cta, maxw);
+    if (ov != NULL && ov->headline != NULL && ov->headline[0] != '\0') {
+        char *text = bounded_text(ov->headline, TEXTLAY_MAX_HEADLINE);
+        fit_headline(t, text, maxw, h * (h > w ? 0.22 : 0.28));
+        g_free(text);
+    }
+    if (ov != NULL && ov->cta != NULL && ov->cta[0] != '\0') {
+        char *text = bounded_text(ov->cta, TEXTLAY_MAX_CTA);
+        fit_cta(t, text, maxw);
+        g_free(text);
+    }
     t->gap = t->head != NULL && t->cta != NULL ? unit * 0.03 : 0;
     bandh = (t->head != NULL ? t->head_h : 0) + t->gap + (t->cta != NULL ? t->pill_h : 0);
     t->band.x = t->mx;

@@ -11,7 +11,8 @@
  * direction. The text colour is chosen from the pixels under the text so
  * the WCAG contrast ratio is at least 4.5; when neither light nor dark text
  * reaches it, a plate (a rounded scrim) goes under the text first. The call
- * to action is a pill whose colour comes from the palette.
+ * to action is a pill whose colour comes from the palette. Text that is not
+ * valid UTF-8 is repaired (U+FFFD), and overlong text cut, before layout.
  *
  * Thread-safety: each plan owns its PangoContext, made from the caller's
  * cairo context; Pango's cairo font map is per thread. A plan is used by
@@ -21,6 +22,10 @@
 #define ADS_TEXTLAY_H
 
 #include <cairo.h>
+
+/* Longer texts are cut (with an ellipsis) to these many characters. */
+#define TEXTLAY_MAX_HEADLINE 300
+#define TEXTLAY_MAX_CTA 60
 
 struct creative_overlay;
 struct textlay;

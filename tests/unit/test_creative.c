@@ -334,6 +334,19 @@ int main(void)
     for (i = 0; i < sizeof scripts / sizeof scripts[0]; i++)
         check_text(&scripts[i], "bottom", 1080, 1080, 1);
     check_threads(photo, pw, ph);
+    {
+        /* Invalid UTF-8 and a 20,000-character headline: drawn, bounded. */
+        static const struct script odd[] = { { "en", "Bad \xff\xfe bytes \xc3", "Go \x80" } };
+        static struct script huge;
+        char *big = malloc(20001);
+        for (i = 0; i < 20000; i++)
+            big[i] = i % 7 == 6 ? ' ' : 'w';
+        big[20000] = '\0';
+        huge = (struct script){ "en", big, big };
+        check_text(&odd[0], "bottom", 1080, 1080, 0);
+        check_text(&huge, "top", 1200, 628, 0);
+        free(big);
+    }
     CHECK(textlay_contrast(0xFFFFFF, 0x000000) > 20.9);
     CHECK(textlay_contrast(0x777777, 0xFFFFFF) < 4.5);
 
