@@ -190,7 +190,9 @@ static void product_free(struct product *p)
 static int product_make(const unsigned char *photo, int pw, int ph, double boxw, double boxh, struct product *pr,
                         char *err)
 {
-    double fit = fmin(boxw / pw, boxh / ph) * 1.5;
+    /* A little above the box's scale: the crop to the product then
+     * enlarges it less; more would cost time for little. */
+    double fit = fmin(boxw / pw, boxh / ph) * 1.25;
     int ww = fit < 1 ? (int)(pw * fit + 0.5) : pw, wh = fit < 1 ? (int)(ph * fit + 0.5) : ph;
     unsigned char *work = NULL, *mask = NULL;
     const unsigned char *px = photo;
