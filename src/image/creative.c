@@ -82,21 +82,26 @@ static unsigned char *downscale(const unsigned char *src, int w, int h, int dw, 
 {
     unsigned char *out = malloc((size_t)dw * dh * 4);
     uint32_t *acc = calloc((size_t)dw * 5, sizeof *acc);
+    int *col = malloc((size_t)w * sizeof *col);
     int x, y, oy = 0, c;
 
-    if (out == NULL || acc == NULL) {
+    if (out == NULL || acc == NULL || col == NULL) {
         free(out);
         free(acc);
+        free(col);
         return NULL;
     }
+    for (x = 0; x < w; x++)
+        col[x] = (int)((int64_t)x * dw / w) * 5;
     for (y = 0; y < h; y++) {
-        const unsigned char *row = src + (size_t)y * w * 4;
+        const unsigned char *p = src + (size_t)y * w * 4;
         int ny = (int)((int64_t)(y + 1) * dh / h);
-        for (x = 0; x < w; x++) {
-            int ox = (int)((int64_t)x * dw / w);
-            uint32_t *a = acc + (size_t)ox * 5;
-            for (c = 0; c < 4; c++)
-                a[c] += row[x * 4 + c];
+        for (x = 0; x < w; x++, p += 4) {
+            uint32_t *a = acc + col[x];
+            a[0] += p[0];
+            a[1] += p[1];
+            a[2] += p[2];
+            a[3] += p[3];
             a[4]++;
         }
         if (ny > oy || y == h - 1) {
@@ -110,6 +115,7 @@ static unsigned char *downscale(const unsigned char *src, int w, int h, int dw, 
         }
     }
     free(acc);
+    free(col);
     return out;
 }
 
@@ -184,7 +190,9 @@ static void product_free(struct product *p)
 static int product_make(const unsigned char *photo, int pw, int ph, double boxw, double boxh, struct product *pr,
                         char *err)
 {
-    double fit = fmin(boxw / pw, boxh / ph) * 1.5;
+    /* A little above the box's scale: the crop to the product then
+     * enlarges it less; more would cost time for little. */
+    double fit = fmin(boxw / pw, boxh / ph) * 1.25;
     int ww = fit < 1 ? (int)(pw * fit + 0.5) : pw, wh = fit < 1 ? (int)(ph * fit + 0.5) : ph;
     unsigned char *work = NULL, *mask = NULL;
     const unsigned char *px = photo;
@@ -264,13 +272,16 @@ out:
     return rc;
 }
 
-/* A soft shadow: the product's alpha, blurred, darkened, offset down. */
+/* A soft shadow: the product's alpha, blurred, darkened, offset down.
+ * It is blurred at half size and scaled up: a shadow has no detail. */
 static void draw_shadow(cairo_t *cr, const struct product *pr, double x, double y, double scale)
 {
-    int dw = (int)ceil(pr->w * scale), dh = (int)ceil(pr->h * scale);
-    int blur = (int)((dw < dh ? dw : dh) * 0.025) + 2, pad = 2 * blur + 2;
-    cairo_surface_t *a = cairo_image_surface_create(CAIRO_FORMAT_A8, dw + 2 * pad, dh + 2 * pad);
-    unsigned char *tmp = malloc((size_t)(dw + 2 * pad) * (dh + 2 * pad));
+    double hs = scale / 2;
+    int dw = (int)ceil(pr->w * hs), dh = (int)ceil(pr->h * hs);
+    int blur = (int)((dw < dh ? dw : dh) * 0.025) + 1, pad = 2 * blur + 2;
+    int sw = dw + 2 * pad, sh = dh + 2 * pad;
+    cairo_surface_t *a = cairo_image_surface_create(CAIRO_FORMAT_A8, sw, sh);
+    unsigned char *tmp = malloc((size_t)sw * sh);
     cairo_t *c;
 
     if (cairo_surface_status(a) != CAIRO_STATUS_SUCCESS || tmp == NULL) {
@@ -281,17 +292,21 @@ static void draw_shadow(cairo_t *cr, const struct product *pr, double x, double 
     }
     c = cairo_create(a);
     cairo_translate(c, pad, pad);
-    cairo_scale(c, scale, scale);
+    cairo_scale(c, hs, hs);
     cairo_set_source_surface(c, pr->s, 0, 0);
     cairo_paint(c);
     cairo_destroy(c);
     cairo_surface_flush(a);
-    cutout_blur(cairo_image_surface_get_data(a), dw + 2 * pad, dh + 2 * pad, cairo_image_surface_get_stride(a), blur, tmp);
-    cutout_blur(cairo_image_surface_get_data(a), dw + 2 * pad, dh + 2 * pad, cairo_image_surface_get_stride(a), blur, tmp);
+    cutout_blur(cairo_image_surface_get_data(a), sw, sh, cairo_image_surface_get_stride(a), blur, tmp);
+    cutout_blur(cairo_image_surface_get_data(a), sw, sh, cairo_image_surface_get_stride(a), blur, tmp);
     cairo_surface_mark_dirty(a);
     free(tmp);
+    cairo_save(cr);
+    cairo_translate(cr, x + (blur * 0.6 - pad) * 2, y + (blur * 1.4 - pad) * 2);
+    cairo_scale(cr, 2, 2);
     cairo_set_source_rgba(cr, 0.05, 0.05, 0.1, 0.38);
-    cairo_mask_surface(cr, a, x - pad + blur * 0.6, y - pad + blur * 1.4);
+    cairo_mask_surface(cr, a, 0, 0);
+    cairo_restore(cr);
     cairo_surface_destroy(a);
 }
 
@@ -472,7 +487,7 @@ int creative_compose(const struct creative_spec *spec, const unsigned char *phot
     scale = fmin(bw / pr.w, bh / pr.h);
     bx += (bw - pr.w * scale) / 2;
     by += (bh - pr.h * scale) / 2;
-    if (task != T_REMOVE && pr.cut)
+    if (task != T_REMOVE)
         draw_shadow(cr, &pr, bx, by, scale);
     draw_product(cr, &pr, bx, by, scale, task == T_COLOR, spec->ncolors > 0 ? spec->colors[0] : accent);
     product_free(&pr);

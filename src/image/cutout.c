@@ -215,7 +215,7 @@ static void work_free(struct work *wk)
  * repairs and smooths them; measures the noise. 0, or CUTOUT_REFUSED. */
 static int border_model(struct work *wk, const unsigned char *rgba, int w, int h, float *noise, char *err)
 {
-    int total = 2 * (w + h), k = 0, s, i, c, inl = 0;
+    int total = 2 * (w + h), k = 0, s, i, c, inl = 0, bad_side = 0;
     float *all = malloc((size_t)total * 3 * sizeof *all), *dist = malloc((size_t)total * sizeof *dist);
     float med[3], d50, cut;
 
@@ -243,19 +243,25 @@ static int border_model(struct work *wk, const unsigned char *rgba, int w, int h
     for (i = 0; i < total; i++)
         dist[i] = de76(all + i * 3, med);
     d50 = quantile(dist, (size_t)total, wk->tmp, 0.5);
-    cut = 4 * d50 + 8 > 20 ? 4 * d50 + 8 : 20;
+    cut = 4 * d50 + 8;
+    cut = cut < 20 ? 20 : cut > 35 ? 35 : cut;
     k = 0;
     for (s = 0; s < 4; s++) {
+        int side_in = 0;
         for (i = 0; i < wk->side[s].n; i++, k++) {
             wk->side[s].in[i] = dist[k] <= cut;
-            inl += wk->side[s].in[i];
+            side_in += wk->side[s].in[i];
         }
+        /* A product may touch an edge, but a whole side of another colour
+         * is a scene (a table top, a floor), not a backdrop. */
+        bad_side |= side_in * 4 < wk->side[s].n;
+        inl += side_in;
     }
-    if (inl < total * 0.6) {
+    if (bad_side || inl < total * 0.6) {
         free(all);
         free(dist);
-        ads_errf(err, "border not uniform enough for a cut-out (%d%% of it matches its median colour)",
-                 100 * inl / total);
+        ads_errf(err, "border not uniform enough for a cut-out (%d%% of it matches its median colour%s)",
+                 100 * inl / total, bad_side ? ", a side hardly at all" : "");
         return CUTOUT_REFUSED;
     }
     /* Noise: each inlier against its smoothed side. */
@@ -286,19 +292,26 @@ static void classify(struct work *wk, const unsigned char *rgba, int w, int h, f
 {
     const float *top = wk->side[0].lab, *bot = wk->side[1].lab, *lft = wk->side[2].lab, *rgt = wk->side[3].lab;
     const float *c00 = top, *c10 = top + (w - 1) * 3, *c01 = bot, *c11 = bot + (w - 1) * 3;
+    float close2 = t * t * 0.36f, near2 = t * t;
     int x, y, c;
 
     for (y = 0; y < h; y++) {
-        float v = h > 1 ? (float)y / (float)(h - 1) : 0;
+        float v = h > 1 ? (float)y / (float)(h - 1) : 0, left[3], slope[3], base[3];
+        /* Along a row the model is linear in u besides the top and bottom
+         * terms: left + u * slope. */
+        for (c = 0; c < 3; c++) {
+            left[c] = lft[y * 3 + c] - ((1 - v) * c00[c] + v * c01[c]);
+            slope[c] = (rgt[y * 3 + c] - ((1 - v) * c10[c] + v * c11[c])) - left[c];
+        }
         for (x = 0; x < w; x++) {
-            float u = w > 1 ? (float)x / (float)(w - 1) : 0, m[3], lab[3], d;
+            float u = w > 1 ? (float)x / (float)(w - 1) : 0, lab[3], d2 = 0;
             size_t p = (size_t)y * w + x;
-            for (c = 0; c < 3; c++)
-                m[c] = (1 - v) * top[x * 3 + c] + v * bot[x * 3 + c] + (1 - u) * lft[y * 3 + c] + u * rgt[y * 3 + c]
-                     - ((1 - u) * (1 - v) * c00[c] + u * (1 - v) * c10[c] + (1 - u) * v * c01[c] + u * v * c11[c]);
             to_lab(rgba + p * 4, lab);
-            d = de76(lab, m);
-            wk->state[p] = d < t * 0.6f ? S_CLOSE : d < t ? S_NEAR : S_FG;
+            for (c = 0; c < 3; c++) {
+                base[c] = (1 - v) * top[x * 3 + c] + v * bot[x * 3 + c] + left[c] + u * slope[c] - lab[c];
+                d2 += base[c] * base[c];
+            }
+            wk->state[p] = d2 < close2 ? S_CLOSE : d2 < near2 ? S_NEAR : S_FG;
         }
     }
 }

@@ -11,12 +11,28 @@
 
 #define MIN_CONTRAST 4.5
 
+/* ThreadSanitizer builds only: fontconfig, Pango, GLib and HarfBuzz are not
+ * instrumented, so the runtime cannot see the atomics they synchronise
+ * with (Pango starts fontconfig on a thread of its own) and reports races
+ * inside them. cairo's glyph cache takes a font's lock under its global
+ * one only with a try-lock when it evicts, which the lock-order detector
+ * still counts as an inversion. Every program linking the text layout
+ * carries these suppressions; in other builds nothing calls this. */
+const char *__tsan_default_suppressions(void);
+const char *__tsan_default_suppressions(void)
+{
+    return "race:libfontconfig.so\nrace:libpango-1.0.so\nrace:libpangoft2-1.0.so\n"
+           "race:libglib-2.0.so\nrace:libgobject-2.0.so\nrace:libharfbuzz.so\n"
+           "deadlock:libcairo.so\n";
+}
+
 struct textlay {
     PangoContext *ctx;
     PangoLayout *head, *cta;
     int w, h, pos;                 /* pos: 0 bottom, 1 top, 2 centre */
     double mx;                     /* horizontal margin */
     double head_top, head_h;       /* union of ink and logical, layout coordinates */
+    double head_w;                 /* the headline layout's width */
     PangoRectangle head_ink, head_log, cta_ink, cta_log;
     double pill_w, pill_h, gap;
     struct textlay_box band;
@@ -62,6 +78,21 @@ double textlay_contrast(unsigned int a, unsigned int b)
     return ratio(lum_hex(a), lum_hex(b));
 }
 
+/* Valid UTF-8 of at most max characters (invalid bytes become U+FFFD, a
+ * longer text ends in an ellipsis), so the layout's cost is bounded
+ * whatever the caller passed. g_free the result. */
+static char *bounded_text(const char *text, long max)
+{
+    char *v = g_utf8_make_valid(text, -1), *out;
+
+    if (g_utf8_strlen(v, -1) <= max)
+        return v;
+    *g_utf8_offset_to_pointer(v, max - 1) = '\0';
+    out = g_strconcat(v, "\xe2\x80\xa6", NULL);
+    g_free(v);
+    return out;
+}
+
 static PangoLayout *new_layout(PangoContext *ctx, const char *text, const char *face, double px, int width)
 {
     PangoLayout *l = pango_layout_new(ctx);
@@ -90,6 +121,26 @@ static void union_box(const PangoRectangle *a, const PangoRectangle *b, PangoRec
     u->height = y1 - y0;
 }
 
+/* Evens the lines out: the narrowest width that keeps the line count, so
+ * a last line is not one orphaned word. */
+static void balance(struct textlay *t, double maxw)
+{
+    int lines = pango_layout_get_line_count(t->head), i;
+    double lo = maxw / 2, hi = maxw;
+
+    for (i = 0; i < 7; i++) {
+        double mid = (lo + hi) / 2;
+        pango_layout_set_width(t->head, (int)mid * PANGO_SCALE);
+        if (pango_layout_get_line_count(t->head) == lines)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    pango_layout_set_width(t->head, (int)hi * PANGO_SCALE);
+    pango_layout_get_pixel_extents(t->head, &t->head_ink, &t->head_log);
+    t->head_w = (int)hi;
+}
+
 /* Shrinks the headline until it fits width x maxh; at the smallest size it
  * is cut with an ellipsis to maxh instead. */
 static void fit_headline(struct textlay *t, const char *text, double maxw, double maxh)
@@ -115,6 +166,9 @@ static void fit_headline(struct textlay *t, const char *text, double maxw, doubl
         }
         px = px * 0.9 < minpx ? minpx : px * 0.9;
     }
+    t->head_w = maxw;
+    if (!t->rep.ellipsized && pango_layout_get_line_count(t->head) > 1)
+        balance(t, maxw);
     union_box(&t->head_ink, &t->head_log, &u);
     t->head_top = u.y;
     t->head_h = u.height;
@@ -175,10 +229,16 @@ struct textlay *textlay_plan(cairo_t *cr, int w, int h, const struct creative_ov
         t->pos = 1;
     else if (ov != NULL && ov->position != NULL && strcmp(ov->position, "center") == 0)
         t->pos = 2;
-    if (ov != NULL && ov->headline != NULL && ov->headline[0] != '\0')
-        fit_headline(t, ov->headline, maxw, h * (h > w ? 0.22 : 0.28));
-    if (ov != NULL && ov->cta != NULL && ov->cta[0] != '\0')
-        fit_cta(t, ov->cta, maxw);
+    if (ov != NULL && ov->headline != NULL && ov->headline[0] != '\0') {
+        char *text = bounded_text(ov->headline, TEXTLAY_MAX_HEADLINE);
+        fit_headline(t, text, maxw, h * (h > w ? 0.22 : 0.28));
+        g_free(text);
+    }
+    if (ov != NULL && ov->cta != NULL && ov->cta[0] != '\0') {
+        char *text = bounded_text(ov->cta, TEXTLAY_MAX_CTA);
+        fit_cta(t, text, maxw);
+        g_free(text);
+    }
     t->gap = t->head != NULL && t->cta != NULL ? unit * 0.03 : 0;
     bandh = (t->head != NULL ? t->head_h : 0) + t->gap + (t->cta != NULL ? t->pill_h : 0);
     t->band.x = t->mx;
@@ -207,8 +267,15 @@ static double worst_contrast(cairo_surface_t *s, struct textlay_box b, unsigned 
     int stride = cairo_image_surface_get_stride(s), sw = cairo_image_surface_get_width(s);
     int sh = cairo_image_surface_get_height(s), alpha = cairo_image_surface_get_format(s) == CAIRO_FORMAT_ARGB32;
     double lt = lum_hex(c), worst = 21, pr = ((pc >> 16) & 255) / 255.0, pg = ((pc >> 8) & 255) / 255.0, pb = (pc & 255) / 255.0;
-    int x0 = (int)b.x, y0 = (int)b.y, x1 = (int)ceil(b.x + b.w), y1 = (int)ceil(b.y + b.h), x, y;
-    int step;
+    double dx, dy;
+    int x0, y0, x1, y1, x, y, step;
+
+    /* Image coordinates are the user space; the surface may be offset. */
+    cairo_surface_get_device_offset(s, &dx, &dy);
+    x0 = (int)(b.x + dx);
+    y0 = (int)(b.y + dy);
+    x1 = (int)ceil(b.x + b.w + dx);
+    y1 = (int)ceil(b.y + b.h + dy);
 
     x0 = x0 < 0 ? 0 : x0;
     y0 = y0 < 0 ? 0 : y0;
@@ -260,7 +327,7 @@ static void draw_headline(struct textlay *t, cairo_t *cr)
 {
     static const unsigned int light = 0xFFFFFF, dark = 0x111111;
     cairo_surface_t *s = cairo_get_target(cr);
-    double ox = t->mx, oy = t->band.y - t->head_top, px = t->rep.headline_px, cl, cd, a;
+    double ox = t->mx + (t->band.w - t->head_w) / 2, oy = t->band.y - t->head_top, px = t->rep.headline_px, cl, cd, a;
     struct textlay_box ink = { ox + t->head_ink.x, oy + t->head_ink.y, t->head_ink.width, t->head_ink.height };
     struct textlay_box plate;
     unsigned int text = light;
@@ -293,6 +360,7 @@ static void draw_headline(struct textlay *t, cairo_t *cr)
         t->rep.plate = 1;
     }
     t->rep.headline = ink;
+    t->rep.unknown_glyphs += pango_layout_get_unknown_glyphs_count(t->head);
     set_hex(cr, text, 1.0);
     cairo_move_to(cr, ox, oy);
     pango_cairo_update_layout(cr, t->head);
@@ -321,6 +389,7 @@ static void draw_cta(struct textlay *t, cairo_t *cr)
     cairo_move_to(cr, px + padx - u.x, top + (t->pill_h - u.height) / 2 - u.y);
     pango_cairo_update_layout(cr, t->cta);
     pango_cairo_show_layout(cr, t->cta);
+    t->rep.unknown_glyphs += pango_layout_get_unknown_glyphs_count(t->cta);
     t->rep.cta.x = px;
     t->rep.cta.y = top;
     t->rep.cta.w = t->pill_w;

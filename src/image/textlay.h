@@ -11,7 +11,8 @@
  * direction. The text colour is chosen from the pixels under the text so
  * the WCAG contrast ratio is at least 4.5; when neither light nor dark text
  * reaches it, a plate (a rounded scrim) goes under the text first. The call
- * to action is a pill whose colour comes from the palette.
+ * to action is a pill whose colour comes from the palette. Text that is not
+ * valid UTF-8 is repaired (U+FFFD), and overlong text cut, before layout.
  *
  * Thread-safety: each plan owns its PangoContext, made from the caller's
  * cairo context; Pango's cairo font map is per thread. A plan is used by
@@ -21,6 +22,10 @@
 #define ADS_TEXTLAY_H
 
 #include <cairo.h>
+
+/* Longer texts are cut (with an ellipsis) to these many characters. */
+#define TEXTLAY_MAX_HEADLINE 300
+#define TEXTLAY_MAX_CTA 60
 
 struct creative_overlay;
 struct textlay;
@@ -36,6 +41,7 @@ struct textlay_report {
     int plate;                     /* 1 when a scrim had to go under the headline */
     int rtl;                       /* the base direction used */
     int ellipsized;                /* 1 when even the smallest size could not hold it all */
+    int unknown_glyphs;            /* characters no installed font covers (drawn as boxes) */
 };
 
 /* Lays out the overlay for a w x h image: sizes, wrapping, the band it
@@ -49,8 +55,9 @@ struct textlay *textlay_plan(cairo_t *cr, int w, int h, const struct creative_ov
 struct textlay_box textlay_band(const struct textlay *t);
 /* 1 when the band is at the top of the image, 0 at the bottom, 2 centred. */
 int textlay_position(const struct textlay *t);
-/* Draws onto the surface of cr (an ARGB32 or RGB24 image surface) reading
- * the pixels under the text for the contrast check. rep may be NULL. */
+/* Draws onto the surface of cr (an ARGB32 or RGB24 image surface, whose
+ * device offset, if any, maps the image's origin) reading the pixels under
+ * the text for the contrast check. rep may be NULL. */
 void textlay_draw(struct textlay *t, cairo_t *cr, struct textlay_report *rep);
 void textlay_free(struct textlay *t);
 
