@@ -30,21 +30,11 @@ static const char *const positions[] = { "top", "bottom", "center", NULL };
 /* The named platform sizes and the contract's ratios, at most once each. */
 #define MAX_SIZES 12
 
-static int valid_upload_id(const char *id)
-{
-    return ads_is_uuid(id);
-}
-
-static int valid_key(const char *key)
-{
-    return store_valid_key(key);
-}
-
 /* source: the caller's own upload, by id or by key. */
 static const struct av_field source_fields[] = {
-    { .name = "upload_id", .alt = "uploadId", .type = AV_STRING, .max = 36, .check = valid_upload_id,
+    { .name = "upload_id", .alt = "uploadId", .type = AV_STRING, .max = 36, .check = ads_is_uuid,
       .bad_msg = "source.upload_id must be an upload id (UUID)" },
-    { .name = "s3_key", .alt = "s3Key", .type = AV_STRING, .min = 1, .max = 1024, .check = valid_key,
+    { .name = "s3_key", .alt = "s3Key", .type = AV_STRING, .min = 1, .max = 1024, .check = store_valid_key,
       .bad_msg = "source.s3_key is not a valid object key" },
     AV_END,
 };
