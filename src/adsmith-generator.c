@@ -19,6 +19,14 @@
  * finished results wait in memory and the loop reconnects with backoff,
  * then LISTENs again.
  *
+ * Product creatives (jobs with a size: sql/011_creatives.sql): the source
+ * photo is read from the store and decoded only in the decoding sandbox
+ * (imgbox), both in the loop itself like the built-in renderer (bounded by
+ * the upload size and decode_max_cpu_ms). The built-in provider composes
+ * the creative (creative_compose); with Nova Canvas the task's call runs
+ * in the multi like any other, and its image, decoded in the sandbox too,
+ * is brought to the exact size with the overlay set (creative_finish).
+ *
  * SIGTERM/SIGINT: stop claiming, finish the jobs in hand within
  * shutdown_grace seconds, release the rest (pending again at once, the
  * attempt not counted), exit.
@@ -38,6 +46,8 @@
 
 #include "aws.h"
 #include "canvas.h"
+#include "creative.h"
+#include "imgbox.h"
 #include "outcall.h"
 #include "cfg.h"
 #include "db.h"
@@ -71,6 +81,9 @@ struct slot {
     int storing;                 /* call is the image's PutObject */
     double retry_at;             /* call waits for its next attempt (not in the multi) */
     double started;
+    /* A creatives job on Nova Canvas: the reply's exact size, and whether
+     * its transparency is the result (background removal). */
+    int creative, reply_w, reply_h, keep_alpha;
     /* The result, while DONE and not yet written. */
     enum outcome out;
     char key[600];
@@ -243,6 +256,194 @@ static void start_bedrock(struct gen *g, struct slot *s)
     }
 }
 
+/* Decoding grid of creatives: at least any size a job makes (4096 at most
+ * is checked by the table), 2048 covers every named size and model image. */
+#define CREATIVE_GRID 2048
+/* The box a photo is fitted into for a model call that keeps its shape. */
+#define CANVAS_INPUT_BOX 1024
+/* background_replace: share of the canvas the photo fills; the model
+ * paints the rest of the scene. */
+#define OUTPAINT_PHOTO_PCT 70
+
+/* The creative spec of a job (its strings borrowed). */
+static void job_spec(const struct jobq_job *job, struct creative_spec *spec, struct creative_overlay *ov)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->task = job->cr.task;
+    spec->prompt = job->prompt;
+    spec->style = job->style;
+    spec->width = job->cr.width;
+    spec->height = job->cr.height;
+    spec->colors = job->cr.colors;
+    spec->ncolors = job->cr.ncolors;
+    if (job->cr.has_overlay) {
+        ov->headline = job->cr.headline;
+        ov->cta = job->cr.cta;
+        ov->position = job->cr.position[0] ? job->cr.position : NULL;
+        spec->overlay = ov;
+    }
+}
+
+/* Decodes image bytes in the sandbox. On failure the job fails: for good
+ * when bytes_at_fault and the bytes are what the sandbox refused. */
+static int decode(struct gen *g, struct slot *s, const void *data, size_t len, const char *what,
+                  int bytes_at_fault, struct image *img)
+{
+    char err[ADS_ERRSZ], msg[ADS_ERRSZ];
+    int rc = imgbox_analyze(&g->cfg, data, len, CREATIVE_GRID, 0, img, err);
+
+    if (rc == IMGDEC_OK)
+        return 0;
+    log_warn("job %s: %s: %s", s->job.request_id, what, err);
+    snprintf(msg, sizeof msg, "%s: %.200s", what, err);
+    set_fail(g, s, msg, bytes_at_fault && (rc == IMGDEC_INVALID || rc == IMGDEC_LIMIT));
+    return -1;
+}
+
+/* Reads the source photo from the store and decodes it. */
+static int load_source(struct gen *g, struct slot *s, struct image *img)
+{
+    char err[ADS_ERRSZ], *data = NULL;
+    size_t len = 0;
+    int rc = store_get(g->store, s->job.cr.source_bucket, s->job.cr.source_key, STORE_MAX_UPLOAD, &data, &len, err);
+
+    if (rc == STORE_NOT_FOUND) {
+        set_fail(g, s, "the source image is no longer in storage", 1);
+        return -1;
+    }
+    if (rc != STORE_OK) {
+        log_error("job %s: source read failed: %s (attempt %d)", s->job.request_id, err, s->job.attempts);
+        set_fail(g, s, "could not read the source image", 0);
+        return -1;
+    }
+    rc = decode(g, s, data, len, "source image", 1, img);
+    free(data);
+    return rc;
+}
+
+static void compose_builtin(struct gen *g, struct slot *s, const struct image *photo)
+{
+    struct creative_spec spec;
+    struct creative_overlay ov;
+    unsigned char *png = NULL;
+    size_t len = 0;
+    char err[ADS_ERRSZ];
+
+    job_spec(&s->job, &spec, &ov);
+    if (creative_compose(&spec, photo ? photo->rgba : NULL, photo ? photo->gw : 0, photo ? photo->gh : 0,
+                         &png, &len, err) != 0) {
+        log_error("job %s: compose failed: %s", s->job.request_id, err);
+        set_fail(g, s, err, 1);
+        return;
+    }
+    store_result(g, s, png, len);
+    free(png);
+}
+
+/* The model's image: decoded in the sandbox, then brought to the exact
+ * size with the overlay set. */
+static void finish_creative(struct gen *g, struct slot *s, const unsigned char *png, size_t len)
+{
+    struct creative_spec spec;
+    struct creative_overlay ov;
+    struct image img;
+    unsigned char *out = NULL;
+    size_t outlen = 0;
+    char err[ADS_ERRSZ];
+
+    memset(&img, 0, sizeof img);
+    /* A broken model image may not repeat: retried. */
+    if (decode(g, s, png, len, "Nova Canvas image", 0, &img) != 0)
+        return;
+    job_spec(&s->job, &spec, &ov);
+    if (creative_finish(&spec, img.rgba, img.gw, img.gh, s->keep_alpha, &out, &outlen, err) != 0) {
+        log_error("job %s: finish failed: %s", s->job.request_id, err);
+        set_fail(g, s, err, 1);
+    } else {
+        store_result(g, s, out, outlen);
+    }
+    free(out);
+    imgdec_free(&img);
+}
+
+/* The task's Nova Canvas call, in the multi. */
+static void start_canvas_task(struct gen *g, struct slot *s, const struct image *photo)
+{
+    const char *task = s->job.cr.task;
+    int replace = strcmp(task, "background_replace") == 0;
+    int edit = replace || strcmp(task, "background_remove") == 0;
+    struct canvas_task t;
+    char err[ADS_ERRSZ], *img64 = NULL, *body;
+    int gw, gh, iw = 0, ih = 0;
+    size_t len = 0;
+
+    if (render_size(s->job.aspect_ratio, &gw, &gh) != 0) {
+        set_fail(g, s, "unknown aspect ratio", 1);
+        return;
+    }
+    memset(&t, 0, sizeof t);
+    t.task = task;
+    t.prompt = s->job.prompt;
+    t.style = s->job.style;
+    t.quality = g->cfg.image_quality;
+    t.width = gw;
+    t.height = gh;
+    t.colors = s->job.cr.colors;
+    t.ncolors = s->job.cr.ncolors;
+    if (photo != NULL && strcmp(task, "text_image") != 0) {
+        /* background_replace: the photo on a canvas of the target's shape,
+         * so the model paints the scene around it; otherwise the photo's
+         * own shape within the model's input limits. */
+        if (replace) {
+            iw = gw;
+            ih = gh;
+        } else if (!canvas_input_size(photo->gw, photo->gh, CANVAS_INPUT_BOX, CANVAS_INPUT_BOX, &iw, &ih)) {
+            set_fail(g, s, "the source image has no size Nova Canvas accepts", 1);
+            return;
+        }
+        img64 = canvas_input_png(photo->rgba, photo->gw, photo->gh, iw, ih, replace ? OUTPAINT_PHOTO_PCT : 100,
+                                 0xFFFFFF, err);
+        if (img64 == NULL) {
+            set_fail(g, s, err, 1);
+            return;
+        }
+        t.image_b64 = img64;
+    }
+    s->creative = 1;
+    s->reply_w = edit ? iw : gw;
+    s->reply_h = edit ? ih : gh;
+    s->keep_alpha = strcmp(task, "background_remove") == 0;
+    body = canvas_task_request(&t, &len, err);
+    free(img64);
+    if (body == NULL) {
+        set_fail(g, s, err, 1);
+        return;
+    }
+    s->call = aws_call_new(&g->ep, g->invoke_path.data, NULL, "application/json", body, len, "Nova Canvas", err);
+    free(body);
+    if (s->call == NULL || launch(g, s, err) != 0) {
+        drop_call(g, s);
+        set_fail(g, s, err, 0);
+    }
+}
+
+/* A creatives job: the source photo first, then the provider. */
+static void start_creative(struct gen *g, struct slot *s)
+{
+    struct image photo;
+    int have = s->job.cr.source_key != NULL;
+
+    memset(&photo, 0, sizeof photo);
+    if (have && load_source(g, s, &photo) != 0)
+        return;
+    if (g->bedrock)
+        start_canvas_task(g, s, have ? &photo : NULL);
+    else
+        compose_builtin(g, s, have ? &photo : NULL);
+    if (have)
+        imgdec_free(&photo);
+}
+
 static void on_throttle(struct gen *g, double now)
 {
     if (now - g->last_cut < 1000)
@@ -271,13 +472,18 @@ static void finish_model(struct gen *g, struct slot *s, enum outcall_class o, ch
     unsigned char *png = NULL;
     size_t len = 0;
 
-    if (o == OUTCALL_OK)
+    if (o == OUTCALL_OK && s->creative)
+        o = canvas_reply_size(s->call->reply.data, s->call->reply.len, s->reply_w, s->reply_h, &png, &len, msg);
+    else if (o == OUTCALL_OK)
         o = canvas_reply(s->call->reply.data, s->call->reply.len, s->job.aspect_ratio, &png, &len, msg);
     drop_call(g, s);
     switch (o) {
     case OUTCALL_OK:
         on_success(g);
-        store_result(g, s, png, len);
+        if (s->creative)
+            finish_creative(g, s, png, len);
+        else
+            store_result(g, s, png, len);
         free(png);
         return;
     case OUTCALL_THROTTLED:
@@ -362,7 +568,9 @@ static void start_job(struct gen *g, struct jobq_job *job)
     g->busy++;
     telemetry_jobs_running(QUEUE, 1);
     telemetry_job_pickup(QUEUE, job->pickup_s);
-    if (g->bedrock)
+    if (s->job.cr.size_name[0] != '\0')
+        start_creative(g, s);
+    else if (g->bedrock)
         start_bedrock(g, s);
     else
         run_builtin(g, s);

@@ -38,6 +38,39 @@ static void mark_held(PGresult *r, const char *const *ids, int n, int *held)
             }
 }
 
+/* A NULL column as NULL, else a copy; -1 out of memory. */
+static int dup_col(PGresult *r, int row, int col, char **out)
+{
+    *out = NULL;
+    if (PQgetisnull(r, row, col))
+        return 0;
+    *out = strdup(PQgetvalue(r, row, col));
+    return *out == NULL ? -1 : 0;
+}
+
+/* The claim's creative columns (6..16) into cr; -1 out of memory. */
+static int claim_creative(PGresult *r, int row, struct jobq_creative *cr)
+{
+    const char *p = PQgetvalue(r, row, 9);
+
+    snprintf(cr->task, sizeof cr->task, "%s", PQgetvalue(r, row, 6));
+    snprintf(cr->size_name, sizeof cr->size_name, "%s", PQgetvalue(r, row, 14));
+    cr->width = atoi(PQgetvalue(r, row, 15));
+    cr->height = atoi(PQgetvalue(r, row, 16));
+    /* "#RRGGBB,#RRGGBB": the rows hold only what the API checked. */
+    while (*p == '#' && cr->ncolors < JOBQ_MAX_COLORS) {
+        char *end;
+        cr->colors[cr->ncolors++] = (unsigned int)strtoul(p + 1, &end, 16) & 0xffffffu;
+        p = *end == ',' ? end + 1 : end;
+    }
+    cr->has_overlay = strcmp(PQgetvalue(r, row, 10), "t") == 0;
+    snprintf(cr->position, sizeof cr->position, "%s", PQgetvalue(r, row, 13));
+    if (dup_col(r, row, 7, &cr->source_bucket) != 0 || dup_col(r, row, 8, &cr->source_key) != 0 ||
+        dup_col(r, row, 11, &cr->headline) != 0 || dup_col(r, row, 12, &cr->cta) != 0)
+        return -1;
+    return 0;
+}
+
 int jobq_claim(struct db *db, const char *worker, long lease_secs, long max_attempts,
                int max, struct jobq_job *jobs, int *n, char *err)
 {
@@ -54,6 +87,10 @@ int jobq_claim(struct db *db, const char *worker, long lease_secs, long max_atte
         "   started_at = coalesce(g.started_at, t.at)"
         " FROM due, t WHERE g.request_id = due.request_id"
         " RETURNING g.request_id, g.user_id, g.prompt, g.style, g.aspect_ratio, g.attempts,"
+        "   g.task, g.source_bucket, g.source_key,"
+        "   (SELECT string_agg(c, ',') FROM jsonb_array_elements_text(coalesce(g.colors, '[]')) c),"
+        "   g.overlay IS NOT NULL, g.overlay->>'headline', g.overlay->>'cta', g.overlay->>'position',"
+        "   g.size_name, g.width, g.height,"
         "   extract(epoch FROM t.at - due.due_at)::float8";
     char maxs[16], leases[24], attempts[24];
     const char *vals[4] = { worker, maxs, leases, attempts };
@@ -76,8 +113,9 @@ int jobq_claim(struct db *db, const char *worker, long lease_secs, long max_atte
         snprintf(j->style, sizeof j->style, "%s", PQgetvalue(r, i, 3));
         snprintf(j->aspect_ratio, sizeof j->aspect_ratio, "%s", PQgetvalue(r, i, 4));
         j->attempts = atoi(PQgetvalue(r, i, 5));
-        j->pickup_s = atof(PQgetvalue(r, i, 6));
-        if (j->prompt == NULL) {
+        j->pickup_s = atof(PQgetvalue(r, i, 17));
+        if (j->prompt == NULL || claim_creative(r, i, &j->cr) != 0) {
+            jobq_job_clear(j);
             /* The lease expires and another claim takes it. */
             continue;
         }
@@ -427,10 +465,73 @@ long jobq_backoff_ms(long base_ms, int attempts)
     return d / 2 + (long)(rnd % (unsigned)(d / 2 + 1));
 }
 
+/* One output of a set: its size and where it stands. Columns after
+ * STATUS_COLUMNS: 12 set_id, 13 size_name, 14 width, 15 height, 16 task. */
+static json_object *set_output(PGresult *r, int row)
+{
+    json_object *o = json_object_new_object();
+    const char *status = PQgetvalue(r, row, 1);
+
+    add_text(o, r, row, 13, "size");
+    json_object_object_add(o, "width", json_object_new_int(atoi(PQgetvalue(r, row, 14))));
+    json_object_object_add(o, "height", json_object_new_int(atoi(PQgetvalue(r, row, 15))));
+    add_text(o, r, row, 1, "status");
+    if (strcmp(status, "completed") == 0) {
+        add_text(o, r, row, 9, "url");
+        add_text(o, r, row, 8, "s3_key");
+    } else if (strcmp(status, "failed") == 0) {
+        add_text(o, r, row, 11, "error");
+    }
+    return o;
+}
+
+/* The set's status: pending while any output is, completed when all are,
+ * else failed (the completed ones keep their URLs). */
+static const char *set_status(PGresult *r)
+{
+    int i, pending = 0, failed = 0;
+
+    for (i = 0; i < PQntuples(r); i++) {
+        pending += strcmp(PQgetvalue(r, i, 1), "pending") == 0;
+        failed += strcmp(PQgetvalue(r, i, 1), "failed") == 0;
+    }
+    return pending ? "pending" : failed ? "failed" : "completed";
+}
+
+/* The answer for a creatives set: the first row's fields under the set's
+ * id, its status, task and outputs; with one output, its result at the top
+ * too (as a plain job's). */
+static json_object *set_item(PGresult *r)
+{
+    json_object *o = status_item(r, 0), *outs = json_object_new_array();
+    int i, n = PQntuples(r), attempts = 0;
+
+    for (i = 0; i < n; i++) {
+        json_object_array_add(outs, set_output(r, i));
+        if (atoi(PQgetvalue(r, i, 7)) > attempts)
+            attempts = atoi(PQgetvalue(r, i, 7));
+    }
+    add_text(o, r, 0, 12, "request_id");
+    json_object_object_add(o, "status", json_object_new_string(set_status(r)));
+    json_object_object_add(o, "attempts", json_object_new_int(attempts));
+    add_text(o, r, 0, 16, "task");
+    if (n > 1) {
+        json_object_object_del(o, "s3_key");
+        json_object_object_del(o, "s3_url");
+        json_object_object_del(o, "generated_at");
+        json_object_object_del(o, "error");
+    }
+    json_object_object_add(o, "outputs", outs);
+    return o;
+}
+
 int jobq_status_json(struct db *db, const char *user, const char *id, json_object **out, char *err)
 {
+    /* A job by its id, or the rows of the set it names. */
     static const char sql[] =
-        "SELECT " STATUS_COLUMNS " FROM generated_images WHERE request_id = $1 AND ($2 = '' OR user_id = $2)";
+        "SELECT " STATUS_COLUMNS ", set_id, size_name, width, height, task FROM generated_images"
+        " WHERE (request_id = $1 OR set_id = $1) AND ($2 = '' OR user_id = $2)"
+        " ORDER BY created_at, request_id LIMIT 64";
     const char *vals[2] = { id, user };
     PGresult *r;
     json_object *o;
@@ -440,20 +541,124 @@ int jobq_status_json(struct db *db, const char *user, const char *id, json_objec
     rc = db_exec(db, "jobq_status", sql, 2, vals, &r, NULL, err);
     if (rc != DB_OK)
         return rc;
-    if (PQntuples(r) != 1) {
+    if (PQntuples(r) == 0) {
         PQclear(r);
         return 1;
     }
-    o = status_item(r, 0);
+    o = PQgetisnull(r, 0, 12) || strcmp(PQgetvalue(r, 0, 12), id) != 0 ? status_item(r, 0) : set_item(r);
     PQclear(r);
     *out = o;
     return 0;
 }
 
+/* The rows of a set as the JSON array its INSERT reads. */
+static char *rows_json(const struct jobq_set *q)
+{
+    json_object *a = json_object_new_array();
+    char *out;
+    int i;
+
+    for (i = 0; i < q->nrows; i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "request_id", json_object_new_string(q->rows[i].request_id));
+        json_object_object_add(o, "aspect_ratio", json_object_new_string(q->rows[i].aspect_ratio));
+        json_object_object_add(o, "size_name", json_object_new_string(q->rows[i].size_name));
+        json_object_object_add(o, "width", json_object_new_int(q->rows[i].width));
+        json_object_object_add(o, "height", json_object_new_int(q->rows[i].height));
+        json_object_array_add(a, o);
+    }
+    out = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+    json_object_put(a);
+    return out;
+}
+
+/* Inside the transaction: 1 when the set's rows (or a job of its name)
+ * exist, and *same whether all are this user's with this hash. */
+static int set_exists(struct db *db, const struct jobq_set *q, int *same, char *err)
+{
+    static const char sql[] =
+        "SELECT count(*), count(*) FILTER (WHERE user_id = $2 AND body_hash = $3)"
+        " FROM generated_images WHERE request_id = $1 OR set_id = $1";
+    const char *vals[3] = { q->set_id, q->user, q->hash };
+    PGresult *r;
+    int rc = db_exec(db, "jobq_set_exists", sql, 3, vals, &r, NULL, err), n;
+
+    if (rc != DB_OK)
+        return rc;
+    n = atoi(PQgetvalue(r, 0, 0));
+    *same = n > 0 && n == atoi(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    return n > 0 ? 1 : 0;
+}
+
+int jobq_queue_set(struct db *db, const struct jobq_set *q, int *queued, char *err)
+{
+    static const char lock[] = "SELECT pg_advisory_xact_lock(hashtextextended('adsmith_set:' || $1, 0))";
+    static const char ins[] =
+        "INSERT INTO generated_images (request_id, user_id, prompt, style, aspect_ratio, body_hash,"
+        " callback_url, task, source_bucket, source_key, colors, overlay, size_name, width, height, set_id)"
+        " SELECT d.request_id, $2, $3, $4, d.aspect_ratio, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb,"
+        "   d.size_name, d.width, d.height, $1"
+        " FROM json_to_recordset($12::json) AS d(request_id text, aspect_ratio text, size_name text,"
+        "   width int, height int)";
+    const char *vals[12];
+    char *js = rows_json(q);
+    PGresult *r;
+    int rc, same = 0;
+
+    *queued = 0;
+    if (js == NULL) {
+        ads_errf(err, "out of memory");
+        return DB_ERROR;
+    }
+    if ((rc = db_begin(db, err)) != DB_OK)
+        goto done;
+    vals[0] = q->set_id;
+    if ((rc = db_exec(db, "jobq_set_lock", lock, 1, vals, &r, NULL, err)) != DB_OK)
+        goto fail;
+    PQclear(r);
+    if ((rc = set_exists(db, q, &same, err)) < 0)
+        goto fail;
+    if (rc == 1) {
+        db_rollback(db);
+        rc = same ? DB_OK : JOBQ_CONFLICT;
+        goto done;
+    }
+    vals[1] = q->user;
+    vals[2] = q->prompt;
+    vals[3] = q->style;
+    vals[4] = q->hash;
+    vals[5] = q->callback;
+    vals[6] = q->task;
+    vals[7] = q->source_bucket;
+    vals[8] = q->source_key;
+    vals[9] = q->colors_json;
+    vals[10] = q->overlay_json;
+    vals[11] = js;
+    if ((rc = db_exec(db, "jobq_set_insert", ins, 12, vals, &r, NULL, err)) != DB_OK)
+        goto fail;
+    PQclear(r);
+    if ((rc = db_commit(db, err)) == DB_OK)
+        *queued = 1;
+    goto done;
+fail:
+    db_rollback(db);
+done:
+    free(js);
+    return rc;
+}
+
 void jobq_job_clear(struct jobq_job *job)
 {
+    struct jobq_creative *cr = &job->cr;
+
     free(job->prompt);
     job->prompt = NULL;
+    free(cr->source_bucket);
+    free(cr->source_key);
+    free(cr->headline);
+    free(cr->cta);
+    cr->source_bucket = cr->source_key = cr->headline = cr->cta = NULL;
 }
 
 void jobq_asset_key(const struct jobq_job *job, long t, char *out, size_t outsz)

@@ -14,8 +14,15 @@
  * with dead_lettered_at set (the dead_letter view). A release (shutdown,
  * throttling) puts a job back without counting the attempt.
  *
- * A struct jobq_job owns its prompt (jobq_job_clear). Sets of jobs travel
- * as arrays of request ids; what comes back is the subset still held.
+ * A struct jobq_job owns its prompt and its creative texts (jobq_job_clear).
+ * Sets of jobs travel as arrays of request ids; what comes back is the
+ * subset still held.
+ *
+ * Creatives (sql/011_creatives.sql): a request with any of the creatives
+ * fields is queued by jobq_queue_set as one row per size, in one
+ * transaction, all rows carrying set_id = the client's request_id (a
+ * request without sizes: one row named request_id; with sizes: rows named
+ * request_id.SIZE). GET /api/assets/{set_id} answers the set with outputs.
  */
 #ifndef ADS_JOBQ_H
 #define ADS_JOBQ_H
@@ -29,14 +36,32 @@
 
 #define JOBQ_CHANNEL "adsmith_jobs"
 
+#define JOBQ_MAX_COLORS 10
+
+/* A job's creative fields: task "text_image" and the rest empty for a
+ * plain text job (every row queued without them). */
+struct jobq_creative {
+    char task[24];
+    char size_name[33];          /* "" when none */
+    int width, height;           /* exact output size; 0: the aspect ratio's */
+    char *source_bucket;         /* the source photo, NULL when none (owned) */
+    char *source_key;
+    unsigned int colors[JOBQ_MAX_COLORS];   /* 0xRRGGBB */
+    int ncolors;
+    int has_overlay;
+    char *headline, *cta;        /* overlay texts, NULL when absent (owned) */
+    char position[8];            /* top, bottom or center */
+};
+
 struct jobq_job {
-    char request_id[65];
+    char request_id[100];
     char user_id[129];
     char style[16];
     char aspect_ratio[8];
     char *prompt;
     int attempts;            /* including this one */
     double pickup_s;         /* from due (queued, retry time, lease end) to this claim */
+    struct jobq_creative cr;
 };
 
 /* A finished job to record as completed. */
@@ -115,6 +140,32 @@ int jobq_user_page(struct db *db, const char *user, const char *cursor, long lim
                    json_object **items, char next[JOBQ_CURSOR_MAX], char *err);
 
 void jobq_job_clear(struct jobq_job *job);
+
+/* One row of a creatives request. */
+struct jobq_row {
+    const char *request_id;      /* the set id, or set_id.SIZE */
+    const char *aspect_ratio;    /* the contract ratio nearest the size */
+    const char *size_name;
+    int width, height;
+};
+
+/* A creatives request: what every row shares, and the rows. colors_json
+ * (a JSON array of "#RRGGBB") and overlay_json may be NULL; source_bucket
+ * and source_key both NULL or both set; callback may be NULL. */
+struct jobq_set {
+    const char *set_id, *user, *prompt, *style, *hash, *callback, *task;
+    const char *source_bucket, *source_key, *colors_json, *overlay_json;
+    const struct jobq_row *rows;
+    int nrows;
+};
+
+#define JOBQ_CONFLICT 2
+
+/* Queues the set's rows in one transaction, serialised per set id (an
+ * advisory lock), unless rows of the set or a job named set_id exist: then
+ * DB_OK when every one is this user's with this hash (a repeat), else
+ * JOBQ_CONFLICT and nothing written. *queued is 1 when rows were written. */
+int jobq_queue_set(struct db *db, const struct jobq_set *q, int *queued, char *err);
 
 /* The generated object key for a job at time t (out: at least 512 bytes). */
 void jobq_asset_key(const struct jobq_job *job, long t, char *out, size_t outsz);

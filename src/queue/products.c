@@ -1,6 +1,8 @@
 #include "products.h"
 #include "util.h"
 
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -145,4 +147,32 @@ int products_delete_user(struct db *db, const char *user, struct lc_count *out, 
     static const char sql[] = LC_USER_BATCH("products", "product_id", "true");
 
     return lc_user_delete(db, "products_delete_user", sql, user, out, err);
+
+}
+
+int products_photo_colors(struct db *db, const char *user, const char *bucket, const char *key, int max,
+                          char **out, char *err)
+{
+    static const char sql[] =
+        "SELECT jsonb_agg(upper(c.v->>'hex') ORDER BY c.n) FROM"
+        " (SELECT image_analysis FROM products WHERE user_id = $1 AND s3_bucket = $2 AND s3_key = $3"
+        "    AND jsonb_typeof(image_analysis->'colors') = 'array' ORDER BY created_at DESC LIMIT 1) p,"
+        " jsonb_array_elements(p.image_analysis->'colors') WITH ORDINALITY AS c(v, n)"
+        " WHERE c.v->>'hex' ~ '^#[0-9A-Fa-f]{6}$' AND c.n <= $4::int";
+    char maxs[16];
+    const char *vals[4] = { user, bucket, key, maxs };
+    PGresult *r;
+    int rc;
+
+    *out = NULL;
+    snprintf(maxs, sizeof maxs, "%d", max);
+    rc = db_exec(db, "products_photo_colors", sql, 4, vals, &r, NULL, err);
+    if (rc != DB_OK)
+        return rc;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) && (*out = strdup(PQgetvalue(r, 0, 0))) == NULL) {
+        ads_errf(err, "out of memory");
+        rc = DB_ERROR;
+    }
+    PQclear(r);
+    return rc;
 }

@@ -60,5 +60,11 @@ int products_prune(struct db *db, long secs, int dry, struct lc_count *out, char
  * new JSON array. */
 int products_export(struct db *db, const char *user, json_object **out, char *err);
 int products_delete_user(struct db *db, const char *user, struct lc_count *out, char *err);
+/* The dominant colours of the latest stored analysis of a user's photo
+ * (bucket, key): at most max "#RRGGBB" as a JSON array text in *out
+ * (malloc'd, the caller's), or *out NULL when none is stored. DB_OK or a
+ * DB_* error. */
+int products_photo_colors(struct db *db, const char *user, const char *bucket, const char *key, int max,
+                          char **out, char *err);
 
 #endif

@@ -1,9 +1,15 @@
 #!/usr/bin/python3
 """A bedrock-runtime emulator for adsmith's tests: InvokeModel for Amazon
 Nova Canvas and Amazon Nova Pro over HTTP/1.1. Every call's SigV4 signature (service "bedrock")
-is recomputed with botocore's own signer; the body is checked against the
-TEXT_IMAGE request shape, and the answer is a real PNG of the asked size,
-base64 in {"images": [...]}, as the service answers. Errors use Bedrock's
+is recomputed with botocore's own signer; the body is checked field by
+field against the shape of its taskType (TEXT_IMAGE, BACKGROUND_REMOVAL,
+OUTPAINTING, IMAGE_VARIATION, COLOR_GUIDED_GENERATION), input images
+included: base64 of a PNG or JPEG with 8 bits per channel and no alpha
+channel, each side 320-4096 and a multiple of 16, aspect ratio within 1:4
+and 4:1, at most 4,194,304 pixels. The answer is a real PNG of the asked
+size (an edit: the input image's size; background removal: RGBA with a
+transparent border; colour-guided: the first colour), base64 in
+{"images": [...]}, as the service answers. Errors use Bedrock's
 status codes, x-amzn-ErrorType header and JSON body.
 
 Nova Pro (--text-model): the body must be {"messages": [{"role": "user",
@@ -44,7 +50,11 @@ Test control (unsigned, under /_emu/):
                      throttled, failed, refused, in_flight, max_in_flight,
                      localise_calls (LOCALISATION REQUEST prompts),
                      calls (signed model calls per prompt), images_by_prompt,
-                     call_times ([time, prompt] of each Nova Canvas call, the first 50,000)
+                     call_times ([time, prompt] of each Nova Canvas call, the first 50,000),
+                     tasks (each accepted creatives call: taskType, its
+                     parameters with every image replaced by what it is,
+                     {"format", "width", "height", "alpha", "bytes"}, and
+                     the generation config; the last 200)
 
 Usage: bedrockemu.py --port P --access-key A --secret-key S [--region R]
                      [--model amazon.nova-canvas-v1:0] [--text-model amazon.nova-pro-v1:0]"""
@@ -75,20 +85,29 @@ CTL = emubase.Control({"delay_ms": 0, "fail": 0, "fail_status": 503, "throttle":
                       "text_calls": 0, "last_max_tokens": None,
                       "converse_mode": "agent", "converse_calls": 0, "tool_turns": [],
                       "cultural_fail": 0, "cultural_calls": 0, "text_throttle": 0, "call_times": [],
-                      "lang_mode": "native", "localise_calls": 0})
+                      "lang_mode": "native", "localise_calls": 0,
+                      "tasks": []})
 STATE, LOCK, take, bump = CTL.state, CTL.lock, CTL.take, CTL.bump
 
 
-def png_of(w, h):
-    """A solid-colour PNG, built once per size: small to send, real to decode."""
-    if (w, h) not in PNG_CACHE:
+def png_of(w, h, rgb=b"\x2a\x7f\xd4", cutout=False):
+    """A solid-colour PNG, built once per size and colour: small to send,
+    real to decode. cutout: RGBA, the colour in the middle half, a
+    transparent border around it (what background removal answers)."""
+    if (w, h, rgb, cutout) not in PNG_CACHE:
         def chunk(kind, data):
             return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        row = b"\x00" + b"\x2a\x7f\xd4" * w
-        raw = zlib.compress(row * h, 9)
-        PNG_CACHE[(w, h)] = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                             + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
-    return PNG_CACHE[(w, h)]
+        if cutout:
+            clear, solid = b"\x00\x00\x00\x00", rgb + b"\xff"
+            inner = b"\x00" + clear * (w // 4) + solid * (w - 2 * (w // 4)) + clear * (w // 4)
+            edge = b"\x00" + clear * w
+            raw = zlib.compress(edge * (h // 4) + inner * (h - 2 * (h // 4)) + edge * (h // 4), 9)
+        else:
+            raw = zlib.compress((b"\x00" + rgb * w) * h, 9)
+        PNG_CACHE[(w, h, rgb, cutout)] = (
+            b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6 if cutout else 2, 0, 0, 0))
+            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+    return PNG_CACHE[(w, h, rgb, cutout)]
 
 
 def error(status, kind, message):
@@ -96,10 +115,173 @@ def error(status, kind, message):
     return status, {"Content-Type": "application/json", "x-amzn-ErrorType": kind + ":http://internal.amazon.com/coral/com.amazon.bedrock/"}, body
 
 
+class Invalid(Exception):
+    """A request body Bedrock answers with 400 ValidationException."""
+
+
+def image_info(b64, field):
+    """What an input image is: {"format", "width", "height", "alpha",
+    "bytes"}, or Invalid when Nova Canvas would refuse it."""
+    if not isinstance(b64, str) or not b64:
+        raise Invalid("%s must be a base64 string" % field)
+    try:
+        data = base64.b64decode(b64, validate=True)
+    except ValueError:
+        raise Invalid("%s is not valid base64" % field)
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        w, h, depth, ctype = struct.unpack(">IIBB", data[16:26])
+        if depth != 8 or ctype not in (0, 2, 4, 6):
+            raise Invalid("%s must have 8 bits per channel (RGB)" % field)
+        fmt, alpha = "png", ctype in (4, 6)
+        if not data.endswith(b"IEND\xaeB`\x82"):
+            raise Invalid("%s is not a whole PNG" % field)
+    elif data[:2] == b"\xff\xd8":
+        fmt, alpha, w, h, i = "jpeg", False, 0, 0, 2
+        while i + 9 < len(data):
+            if data[i] != 0xFF:
+                raise Invalid("%s is not a valid JPEG" % field)
+            marker, seg = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+            if marker in (0xC0, 0xC1, 0xC2):
+                h, w = struct.unpack(">HH", data[i + 5:i + 9])
+                if data[i + 4] != 8 or data[i + 9] not in (1, 3):
+                    raise Invalid("%s must have 8 bits per channel (RGB)" % field)
+                break
+            i += 2 + seg
+        if not w:
+            raise Invalid("%s is not a valid JPEG" % field)
+    else:
+        raise Invalid("%s must be a PNG or JPEG image" % field)
+    if alpha:
+        raise Invalid("%s must not have an alpha channel (transparent pixels are not accepted)" % field)
+    if not (320 <= w <= 4096 and 320 <= h <= 4096):
+        raise Invalid("%s: each side must be 320-4096 pixels, not %dx%d" % (field, w, h))
+    if w % 16 or h % 16:
+        raise Invalid("%s: width and height must be multiples of 16, not %dx%d" % (field, w, h))
+    if w * h > 4194304:
+        raise Invalid("%s: at most 4194304 pixels, not %d" % (field, w * h))
+    if w > 4 * h or h > 4 * w:
+        raise Invalid("%s: the aspect ratio must be between 1:4 and 4:1" % field)
+    return {"format": fmt, "width": w, "height": h, "alpha": alpha, "bytes": len(data)}
+
+
+def text_field(params, name, where, required):
+    v = params.get(name)
+    if v is None and not required:
+        return None
+    if not isinstance(v, str) or not 1 <= len(v) <= 1024:
+        raise Invalid("%s.%s must be 1-1024 characters" % (where, name))
+    return v
+
+
+def only_keys(obj, allowed, where):
+    extra = sorted(set(obj) - set(allowed))
+    if extra:
+        raise Invalid("%s: unexpected field(s) %s" % (where, ", ".join(extra)))
+
+
+def gen_config(req, sized):
+    """imageGenerationConfig: (width, height) when sized, else None."""
+    conf = req.get("imageGenerationConfig")
+    if not isinstance(conf, dict):
+        raise Invalid("imageGenerationConfig is required")
+    only_keys(conf, ("numberOfImages", "quality", "cfgScale", "seed") + (("width", "height") if sized else ()),
+              "imageGenerationConfig")
+    if conf.get("numberOfImages") != 1 or conf.get("quality") not in ("standard", "premium"):
+        raise Invalid("numberOfImages must be 1 here and quality standard or premium")
+    cfg = conf.get("cfgScale")
+    if not isinstance(cfg, (int, float)) or not 1.1 <= cfg <= 10:
+        raise Invalid("cfgScale must be 1.1-10")
+    if not sized:
+        return None
+    w, h = conf.get("width"), conf.get("height")
+    if (w, h) not in SIZES:
+        raise Invalid("unsupported width/height %r x %r" % (w, h))
+    return w, h
+
+
+HEX = set("0123456789ABCDEFabcdef")
+
+
+def check_task(req):
+    """A creatives task: (width, height, text, rgb, cutout, record) or Invalid."""
+    kind = req.get("taskType")
+    rec = {"taskType": kind}
+    if kind == "BACKGROUND_REMOVAL":
+        only_keys(req, ("taskType", "backgroundRemovalParams"), "request")
+        p = req.get("backgroundRemovalParams")
+        if not isinstance(p, dict):
+            raise Invalid("backgroundRemovalParams is required")
+        only_keys(p, ("image",), "backgroundRemovalParams")
+        img = rec["image"] = image_info(p.get("image"), "backgroundRemovalParams.image")
+        return img["width"], img["height"], "", b"\x2a\x7f\xd4", True, rec
+    if kind == "OUTPAINTING":
+        only_keys(req, ("taskType", "outPaintingParams", "imageGenerationConfig"), "request")
+        p = req.get("outPaintingParams")
+        if not isinstance(p, dict):
+            raise Invalid("outPaintingParams is required")
+        only_keys(p, ("image", "text", "negativeText", "maskPrompt", "maskImage", "outPaintingMode"), "outPaintingParams")
+        img = rec["image"] = image_info(p.get("image"), "outPaintingParams.image")
+        rec["text"] = text_field(p, "text", "outPaintingParams", True)
+        text_field(p, "negativeText", "outPaintingParams", False)
+        if ("maskPrompt" in p) == ("maskImage" in p):
+            raise Invalid("outPaintingParams needs exactly one of maskPrompt and maskImage")
+        if "maskPrompt" in p:
+            rec["maskPrompt"] = text_field(p, "maskPrompt", "outPaintingParams", True)
+        if p.get("outPaintingMode", "DEFAULT") not in ("DEFAULT", "PRECISE"):
+            raise Invalid("outPaintingMode must be DEFAULT or PRECISE")
+        rec["outPaintingMode"] = p.get("outPaintingMode", "DEFAULT")
+        gen_config(req, False)
+        return img["width"], img["height"], rec["text"], b"\x35\x8a\x4f", False, rec
+    if kind == "IMAGE_VARIATION":
+        only_keys(req, ("taskType", "imageVariationParams", "imageGenerationConfig"), "request")
+        p = req.get("imageVariationParams")
+        if not isinstance(p, dict):
+            raise Invalid("imageVariationParams is required")
+        only_keys(p, ("images", "text", "negativeText", "similarityStrength"), "imageVariationParams")
+        imgs = p.get("images")
+        if not isinstance(imgs, list) or not 1 <= len(imgs) <= 5:
+            raise Invalid("imageVariationParams.images must hold 1-5 images")
+        rec["images"] = [image_info(b, "imageVariationParams.images[%d]" % i) for i, b in enumerate(imgs)]
+        rec["text"] = text_field(p, "text", "imageVariationParams", False)
+        text_field(p, "negativeText", "imageVariationParams", False)
+        sim = p.get("similarityStrength", 0.7)
+        if not isinstance(sim, (int, float)) or not 0.2 <= sim <= 1.0:
+            raise Invalid("similarityStrength must be 0.2-1.0")
+        rec["similarityStrength"] = sim
+        w, h = rec["size"] = gen_config(req, True)
+        return w, h, rec["text"] or "", b"\x8a\x35\x9c", False, rec
+    if kind == "COLOR_GUIDED_GENERATION":
+        only_keys(req, ("taskType", "colorGuidedGenerationParams", "imageGenerationConfig"), "request")
+        p = req.get("colorGuidedGenerationParams")
+        if not isinstance(p, dict):
+            raise Invalid("colorGuidedGenerationParams is required")
+        only_keys(p, ("colors", "text", "negativeText", "referenceImage"), "colorGuidedGenerationParams")
+        cols = p.get("colors")
+        if not isinstance(cols, list) or not 1 <= len(cols) <= 10 or not all(
+                isinstance(c, str) and len(c) == 7 and c[0] == "#" and set(c[1:]) <= HEX for c in cols):
+            raise Invalid("colorGuidedGenerationParams.colors must be 1-10 colours as #RRGGBB")
+        rec["colors"] = cols
+        rec["text"] = text_field(p, "text", "colorGuidedGenerationParams", True)
+        text_field(p, "negativeText", "colorGuidedGenerationParams", False)
+        if "referenceImage" in p:
+            rec["referenceImage"] = image_info(p["referenceImage"], "colorGuidedGenerationParams.referenceImage")
+        w, h = rec["size"] = gen_config(req, True)
+        return w, h, rec["text"], bytes.fromhex(cols[0][1:]), False, rec
+    raise Invalid("taskType %r is not supported" % (kind,))
+
+
 def check_canvas(req):
-    """The TEXT_IMAGE request shape: ((width, height, prompt), None) or (None, error)."""
-    if not isinstance(req, dict) or req.get("taskType") != "TEXT_IMAGE":
-        return None, error(400, "ValidationException", "taskType must be TEXT_IMAGE")
+    """The request shape of its taskType: ((width, height, prompt, rgb, cutout), None) or (None, error)."""
+    if not isinstance(req, dict):
+        return None, error(400, "ValidationException", "the body must be a JSON object")
+    if req.get("taskType") != "TEXT_IMAGE":
+        try:
+            w, h, text, rgb, cutout, rec = check_task(req)
+        except Invalid as e:
+            return None, error(400, "ValidationException", str(e))
+        with LOCK:
+            STATE["tasks"] = (STATE["tasks"] + [rec])[-200:]
+        return (w, h, text, rgb, cutout), None
     params, conf = req.get("textToImageParams"), req.get("imageGenerationConfig")
     if not isinstance(params, dict) or not isinstance(conf, dict):
         return None, error(400, "ValidationException", "textToImageParams and imageGenerationConfig are required")
@@ -116,7 +298,7 @@ def check_canvas(req):
         return None, error(400, "ValidationException", "unsupported width/height %r x %r" % (w, h))
     if not isinstance(cfg, (int, float)) or not 1.1 <= cfg <= 10:
         return None, error(400, "ValidationException", "cfgScale must be 1.1-10")
-    return (w, h, text), None
+    return (w, h, text, b"\x2a\x7f\xd4", False), None
 
 
 def invoke(raw_path, headers, body):
@@ -144,7 +326,7 @@ def invoke(raw_path, headers, body):
     shape, bad = check_canvas(req)
     if bad:
         return bad
-    w, h, text = shape
+    w, h, text, rgb, cutout = shape
     with LOCK:
         STATE["calls"][text] = STATE["calls"].get(text, 0) + 1
         if len(STATE["call_times"]) < 50000:
@@ -174,7 +356,7 @@ def invoke(raw_path, headers, body):
     with LOCK:
         STATE["images"] += 1
         STATE["images_by_prompt"][text] = STATE["images_by_prompt"].get(text, 0) + 1
-    out = json.dumps({"images": [base64.b64encode(png_of(w, h)).decode()], "error": None}).encode()
+    out = json.dumps({"images": [base64.b64encode(png_of(w, h, rgb, cutout)).decode()], "error": None}).encode()
     return 200, {"Content-Type": "application/json"}, out
 
 
