@@ -41,7 +41,8 @@ static size_t len_of(json_object *a)
 /* Every language has copy for every angle and each part a template. */
 static int check_lang(const char *tag, json_object *c, json_object *angles, char *err)
 {
-    static const char *const parts[] = { "ideas", "cta", "headline", "hashtags", "video_scripts", "email_templates",
+    static const char *const parts[] = { "ideas", "cta", "overlay_cta", "headline", "hashtags", "video_scripts",
+                                         "email_templates",
                                          "blog_outline", "fallback_features", NULL };
     size_t i;
 
@@ -325,7 +326,9 @@ int l10n_overlay(const struct l10n *d, const char *language, const char *product
     slots_for(&sb, copy, info, sales);
     json_object_put(info);
     *headline = l10n_fill(str_at(copy, "headline"), &sb.s);
-    *cta = strdup(sb.cta);
+    /* An image has room for a button's words, not a post's "link in bio". */
+    *cta = get(copy, "overlay_cta") != NULL ? strdup(str_at(get(copy, "overlay_cta"), sales ? "sales" : "default"))
+                                            : strdup(sb.cta);
     if (*headline == NULL || *cta == NULL) {
         free(*headline);
         free(*cta);

@@ -660,7 +660,7 @@ struct creative_fit { const char *platform, *size, *position, *scene; };
 static const struct creative_fit creative_fits[] = {
     { "Instagram", "instagram_square", "bottom", "a bright, styled lifestyle setting with soft natural light" },
     { "TikTok", "story", "bottom", "an energetic everyday scene, vertical, with calm space at the bottom for text" },
-    { "YouTube", "youtube_thumbnail", "left", "a bold, high-contrast studio backdrop with open space on the left" },
+    { "YouTube", "youtube_thumbnail", "bottom", "a bold, high-contrast studio backdrop with open space on the left" },
     { "Facebook", "facebook_link", "bottom", "a warm, welcoming home setting" },
     { "Pinterest", "pinterest", "top", "an aspirational styled interior, tall composition, soft light" },
     { "LinkedIn", "linkedin", "bottom", "a clean, professional workspace with neutral tones" },

@@ -351,6 +351,33 @@ def builtin_creatives_at_every_named_size_keep_the_product():
 
 
 @test_if(BUILTIN)
+def a_campaigns_creative_requests_run_as_they_are():
+    """generated_assets.creative_requests are bodies a caller sends to
+    /api/assets unchanged: each is accepted and ends as a PNG of its size."""
+    p = shot_upload()
+    brief = {"upload_id": p["upload_id"],
+             "product_info": {"name": "Pink Bottle", "category": "Beauty",
+                              "description": "A refillable glass bottle for face mist."},
+             "target_markets": {"markets": ["Japan", "Germany"]},
+             "campaign_objectives": {"target_audience": "young professionals", "campaign_duration": "2 weeks",
+                                     "primary_goal": "drive online sales", "budget": "$5,000"}}
+    r = post("/api/campaign/tier-1", brief, key=ALICE, src=new_source(), timeout=120)
+    expect(r.status == 200, r.body[:300])
+    reqs = r.json()["campaign"]["generated_assets"]["creative_requests"]
+    expect({q["market"] for q in reqs} == {"Japan", "Germany"} and all(q["path"] == "/api/assets" for q in reqs), reqs)
+    sent = []
+    for q in reqs:
+        body = dict(q["body"], request_id=rid("plan"))
+        sent.append((creative(body), body["sizes"][0], q["language"]))
+    for request_id, size, language in sent:
+        j = wait_done(request_id, timeout=120)
+        o = j["outputs"][0] if "outputs" in j else j
+        expect(j["status"] == "completed", "%s (%s, %s): %s" % (request_id, size, language, j))
+        key = o.get("s3_key")
+        expect(png_decode(stored(key))[:2] == NAMED[size], "%s: not %dx%d" % ((size,) + NAMED[size]))
+
+
+@test_if(BUILTIN)
 def builtin_text_image_and_background_removal():
     p = shot_upload()
     t = creative({"prompt": "A summer drinks poster with bold shapes", "request_id": rid("txt"),

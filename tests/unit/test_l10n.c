@@ -199,6 +199,26 @@ int main(void)
         free(h);
         free(c);
     }
+    /* Every language's overlay fits POST /api/assets's overlay limits
+     * (headline 80, cta 30 characters), a long product name included. */
+    {
+        static const char *const langs[] = { "en", "de", "fr", "es", "pt-BR", "it", "ja", "ko", "zh-CN", NULL };
+        const char *name = "Aurora Professional Dimmable LED Desk Lamp with Wireless Base";
+        size_t i;
+        int sales;
+
+        for (i = 0; langs[i] != NULL; i++)
+            for (sales = 0; sales <= 1; sales++) {
+                char *h = NULL, *c = NULL;
+                CHECK(l10n_overlay(d, langs[i], name, sales, &h, &c) == 0);
+                CHECK(h != NULL && ads_utf8_len(h) >= 1 && ads_utf8_len(h) <= 80);
+                CHECK(c != NULL && ads_utf8_len(c) >= 1 && ads_utf8_len(c) <= 30);
+                /* Two words are too few for the Latin languages' word check: script only. */
+                CHECK(c != NULL && (i < 6 || langcheck_text(langs[i], c, NULL, 0) == LANGCHECK_OK));
+                free(h);
+                free(c);
+            }
+    }
     CHECK(!l10n_variant_ok(NULL));
     {
         json_object *bad = json_tokener_parse("{\"content_ideas\": [{\"caption\": 3}]}");
