@@ -689,7 +689,7 @@ static int from_imds(const struct awscreds *c, struct found *f, char *err)
     if (awscreds_parse_json(reply, &f->v, err) != 0)
         goto out;
     f->src = SRC_IMDS;
-    snprintf(f->detail, sizeof f->detail, "role %s", role);
+    snprintf(f->detail, sizeof f->detail, "IMDSv2, role %s", role);
     rc = 1;
 out:
     free(token);
@@ -807,7 +807,7 @@ static const char *source_name(enum source s)
     case SRC_PROFILE: return "shared files";
     case SRC_WEBID: return "web identity";
     case SRC_ECS: return "container credentials";
-    case SRC_IMDS: return "instance metadata (IMDSv2)";
+    case SRC_IMDS: return "instance metadata";
     default: return "none";
     }
 }
