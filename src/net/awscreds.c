@@ -948,18 +948,35 @@ long awscreds_fetches(struct awscreds *c)
 
 /* ---------- the process's chains ---------- */
 
+/* The process's chains, one per set of explicit settings: a configuration
+ * reloaded with other keys gets a chain of its own, while the chain of the
+ * old keys lives on for whoever still holds it. Never freed (a handful per
+ * process at most). */
+#define SHARED_MAX 16
 static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct awscreds *shared_ai, *shared_s3;
+static struct awscreds *shared_chains[SHARED_MAX];
 
-static struct awscreds *shared(struct awscreds **slot, const char *key_name, const char *ak, const char *sk,
-                               const char *tok, const char *region, char *err)
+static int same_settings(const struct awscreds *c, const char *key_name, const char *ak, const char *sk,
+                         const char *tok, const char *region)
 {
-    struct awscreds *c;
+    return strcmp(c->key_name, key_name) == 0 && strcmp(c->explicit_v.access_key, ak ? ak : "") == 0 &&
+           strcmp(c->explicit_v.secret_key, ak && *ak ? sk : "") == 0 &&
+           strcmp(c->explicit_v.session_token, ak && *ak && tok ? tok : "") == 0 &&
+           strcmp(c->region, region ? region : "") == 0;
+}
+
+static struct awscreds *shared(const char *key_name, const char *ak, const char *sk, const char *tok,
+                               const char *region, char *err)
+{
+    struct awscreds *c = NULL;
+    size_t i;
 
     pthread_mutex_lock(&shared_mu);
-    if (*slot == NULL)
-        *slot = awscreds_new(key_name, ak, sk, tok, region, err);
-    c = *slot;
+    for (i = 0; i < SHARED_MAX && shared_chains[i] != NULL && c == NULL; i++)
+        if (same_settings(shared_chains[i], key_name, ak, sk, tok, region))
+            c = shared_chains[i];
+    if (c == NULL && (c = awscreds_new(key_name, ak, sk, tok, region, err)) != NULL && i < SHARED_MAX)
+        shared_chains[i] = c;
     pthread_mutex_unlock(&shared_mu);
     return c;
 }
@@ -967,18 +984,18 @@ static struct awscreds *shared(struct awscreds **slot, const char *key_name, con
 struct awscreds *awscreds_ai(const struct config *cfg, char *err)
 {
     if (cfg->aws_access_key_id[0] != '\0')
-        return shared(&shared_ai, "aws_access_key_id", cfg->aws_access_key_id, cfg->aws_secret_access_key,
+        return shared("aws_access_key_id", cfg->aws_access_key_id, cfg->aws_secret_access_key,
                       cfg->aws_session_token, cfg->bedrock_region, err);
     /* The s3_* keys are AWS credentials only for storage = s3; with the
      * local store they were its URL-signing keys (older configurations). */
     if (strcmp(cfg->storage, "s3") == 0 && cfg->s3_access_key_id[0] != '\0')
-        return shared(&shared_ai, "s3_access_key_id", cfg->s3_access_key_id, cfg->s3_secret_access_key,
+        return shared("s3_access_key_id", cfg->s3_access_key_id, cfg->s3_secret_access_key,
                       cfg->s3_session_token, cfg->bedrock_region, err);
-    return shared(&shared_ai, "", NULL, NULL, NULL, cfg->bedrock_region, err);
+    return shared("", NULL, NULL, NULL, cfg->bedrock_region, err);
 }
 
 struct awscreds *awscreds_s3(const struct config *cfg, char *err)
 {
-    return shared(&shared_s3, "s3_access_key_id", cfg->s3_access_key_id, cfg->s3_secret_access_key,
+    return shared("s3_access_key_id", cfg->s3_access_key_id, cfg->s3_secret_access_key,
                   cfg->s3_session_token, cfg->s3_region, err);
 }

@@ -67,7 +67,10 @@ struct awscreds *awscreds_new(const char *key_name, const char *access_key, cons
 void awscreds_free(struct awscreds *c);
 
 /* The process's chain for the AI services (aws_* keys, else the s3_* ones
- * when storage = s3) and for S3 (s3_* keys). NULL with a message. */
+ * when storage = s3) and for S3 (s3_* keys): one chain per distinct set of
+ * explicit keys and region, shared by every caller that has the same (a
+ * reloaded configuration with new keys gets a new chain). NULL with a
+ * message. */
 struct awscreds *awscreds_ai(const struct config *cfg, char *err);
 struct awscreds *awscreds_s3(const struct config *cfg, char *err);
 

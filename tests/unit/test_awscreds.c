@@ -403,6 +403,77 @@ static void test_threads(const char *dir)
     clear_env(home);
 }
 
+/* The process's chains: one per set of explicit keys (a reload with new
+ * keys gets new ones), and the s3_* keys are the AI services' only with
+ * storage = s3 (with the local store they were its signing keys). */
+static void test_shared(const char *dir)
+{
+    static const struct {
+        const char *storage, *s3_key, *aws_key;
+        const char *ai, *s3;    /* the sources' descriptions, or the start of an error */
+    } cases[] = {
+        { "s3", "AKS3", "", "configuration (s3_access_key_id)", "configuration (s3_access_key_id)" },
+        { "s3", "AKS3", "AKAI", "configuration (aws_access_key_id)", "configuration (s3_access_key_id)" },
+        { "local", "AKS3", "", "no AWS credentials", "configuration (s3_access_key_id)" },
+        { "local", "", "AKAI", "configuration (aws_access_key_id)", "no AWS credentials" },
+        { "s3", "", "", "no AWS credentials", "no AWS credentials" },
+    };
+    char home[512];
+    size_t i;
+
+    snprintf(home, sizeof home, "%s/nohome", dir);
+    clear_env(home);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct config cfg;
+        char err[ADS_ERRSZ], ai[300], s3[300];
+        struct awscreds *a, *b;
+
+        setenv("ADSMITH_STORAGE", cases[i].storage, 1);
+        setenv("ADSMITH_S3_ACCESS_KEY_ID", cases[i].s3_key, 1);
+        setenv("ADSMITH_S3_SECRET_ACCESS_KEY", cases[i].s3_key[0] ? "s3-secret" : "", 1);
+        setenv("ADSMITH_AWS_ACCESS_KEY_ID", cases[i].aws_key, 1);
+        setenv("ADSMITH_AWS_SECRET_ACCESS_KEY", cases[i].aws_key[0] ? "ai-secret" : "", 1);
+        setenv("ADSMITH_LOCAL_SIGNING_SECRET", "local-secret", 1);
+        CHECK(cfg_load(&cfg, NULL, err) == 0);
+        a = awscreds_ai(&cfg, err);
+        b = awscreds_s3(&cfg, err);
+        CHECK(a != NULL && b != NULL && a == awscreds_ai(&cfg, err) && b == awscreds_s3(&cfg, err));
+        if (a == NULL || awscreds_describe(a, ai, sizeof ai, err) != 0)
+            snprintf(ai, sizeof ai, "%s", err);
+        if (b == NULL || awscreds_describe(b, s3, sizeof s3, err) != 0)
+            snprintf(s3, sizeof s3, "%s", err);
+        if (strncmp(ai, cases[i].ai, strlen(cases[i].ai)) != 0 || strncmp(s3, cases[i].s3, strlen(cases[i].s3)) != 0)
+            fprintf(stderr, "shared case %zu: ai '%s' s3 '%s'\n", i, ai, s3);
+        CHECK(strncmp(ai, cases[i].ai, strlen(cases[i].ai)) == 0 && strncmp(s3, cases[i].s3, strlen(cases[i].s3)) == 0);
+        cfg_free(&cfg);
+    }
+    /* New keys after a reload: another chain, with the new keys. */
+    {
+        struct config cfg;
+        char err[ADS_ERRSZ];
+        struct awscreds *a, *b;
+        struct awscreds_value v;
+
+        setenv("ADSMITH_STORAGE", "s3", 1);
+        setenv("ADSMITH_S3_ACCESS_KEY_ID", "AKOLD", 1);
+        setenv("ADSMITH_S3_SECRET_ACCESS_KEY", "old", 1);
+        CHECK(cfg_load(&cfg, NULL, err) == 0);
+        a = awscreds_s3(&cfg, err);
+        cfg_free(&cfg);
+        setenv("ADSMITH_S3_ACCESS_KEY_ID", "AKNEW", 1);
+        CHECK(cfg_load(&cfg, NULL, err) == 0);
+        b = awscreds_s3(&cfg, err);
+        CHECK(a != NULL && b != NULL && a != b && awscreds_get(b, &v, err) == 0 && strcmp(v.access_key, "AKNEW") == 0);
+        cfg_free(&cfg);
+    }
+    unsetenv("ADSMITH_STORAGE");
+    unsetenv("ADSMITH_S3_ACCESS_KEY_ID");
+    unsetenv("ADSMITH_S3_SECRET_ACCESS_KEY");
+    unsetenv("ADSMITH_AWS_ACCESS_KEY_ID");
+    unsetenv("ADSMITH_AWS_SECRET_ACCESS_KEY");
+    unsetenv("ADSMITH_LOCAL_SIGNING_SECRET");
+}
+
 int main(void)
 {
     char dir[] = "/tmp/adsmith-awscreds-XXXXXX";
@@ -415,6 +486,7 @@ int main(void)
     test_replies();
     test_order(dir);
     test_threads(dir);
+    test_shared(dir);
     {
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
