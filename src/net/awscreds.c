@@ -64,6 +64,7 @@ struct awscreds {
     time_t retry_at;         /* after a failed refresh: not before */
     int failures;
     long fetches;
+    char last_err[ADS_ERRSZ]; /* why the last fetch failed */
 };
 
 static const char *env(const struct awscreds *c, enum env_var e)
@@ -854,6 +855,7 @@ static int refresh_locked(struct awscreds *c, char *err)
     } else {
         c->failures++;
         c->retry_at = now + awscreds_backoff(c->failures);
+        snprintf(c->last_err, sizeof c->last_err, "%s", err);
         if (c->have)
             log_warn("aws credentials refresh failed (%s); keeping the current ones, retry in %ld s", err,
                      awscreds_backoff(c->failures));
@@ -882,13 +884,12 @@ static int ensure_locked(struct awscreds *c, char *err)
         if (c->have && now < c->retry_at) {
             if (awscreds_usable(c->cur.v.expiration, now))
                 return 0;
-            ads_errf(err, "aws credentials from %s expired and the refresh failed; next try in %ld s",
-                     source_name(c->cur.src), (long)(c->retry_at - now));
+            ads_errf(err, "aws credentials from %s expired and the refresh failed (%.120s); next try in %ld s",
+                     source_name(c->cur.src), c->last_err, (long)(c->retry_at - now));
             return -1;
         }
         if (!c->have && c->failures > 0 && now < c->retry_at) {
-            ads_errf(err, "no AWS credentials yet (the last attempt failed; next try in %ld s)",
-                     (long)(c->retry_at - now));
+            ads_errf(err, "%.180s (next try in %ld s)", c->last_err, (long)(c->retry_at - now));
             return -1;
         }
         c->fetching = 1;
