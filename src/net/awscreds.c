@@ -310,27 +310,28 @@ static int profile_file(const char *path, int config_style, const char *profile,
     return rc;
 }
 
+/* A shared file's path: the variable's value, else ~/.aws/NAME; "" when
+ * neither is known. */
+static void shared_path(const struct awscreds *c, enum env_var var, const char *name, char *path, size_t n)
+{
+    if (env(c, var))
+        snprintf(path, n, "%s", env(c, var));
+    else if (env(c, E_HOME))
+        snprintf(path, n, "%s/.aws/%s", env(c, E_HOME), name);
+    else
+        path[0] = '\0';
+}
+
 static int from_profile(const struct awscreds *c, struct found *f, char *err)
 {
     const char *profile = env(c, E_PROFILE) ? env(c, E_PROFILE) : "default";
-    const char *home = env(c, E_HOME);
     char path[1024];
     int rc;
 
-    if (env(c, E_CRED_FILE))
-        snprintf(path, sizeof path, "%s", env(c, E_CRED_FILE));
-    else if (home)
-        snprintf(path, sizeof path, "%s/.aws/credentials", home);
-    else
-        path[0] = '\0';
+    shared_path(c, E_CRED_FILE, "credentials", path, sizeof path);
     rc = path[0] ? profile_file(path, 0, profile, &f->v, err) : 0;
     if (rc == 0) {
-        if (env(c, E_CONFIG_FILE))
-            snprintf(path, sizeof path, "%s", env(c, E_CONFIG_FILE));
-        else if (home)
-            snprintf(path, sizeof path, "%s/.aws/config", home);
-        else
-            path[0] = '\0';
+        shared_path(c, E_CONFIG_FILE, "config", path, sizeof path);
         rc = path[0] ? profile_file(path, 1, profile, &f->v, err) : 0;
     }
     if (rc == 1) {

@@ -8,6 +8,7 @@ import json
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -232,6 +233,15 @@ def campaign_from_photo(key, brief, photo, timeout=60):
 
 
 GENERATORS = []
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free now (for an emulator the suite starts)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def start_process(program, ready, procs, extra_env=None, **env):

@@ -13,14 +13,13 @@ nothing, and the source must have been asked again (refreshes)."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (GENERATORS, PREFIX, RUNAS, VAR, Emulator, expect, new_source, post, read_log, run, sql,  # noqa: E402
+from harness import (GENERATORS, PREFIX, RUNAS, VAR, Emulator, expect, free_port, new_source, post, read_log, run, sql,  # noqa: E402
                      start_process, stop_all, stop_process, test, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
@@ -45,14 +44,6 @@ CRED_PROC = None
 
 
 # ---------------------------------------------------------------- helpers
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def write(path, text, mode=0o644):
     with open(path, "w") as f:
