@@ -130,7 +130,7 @@ CONF
     # AWS credentials: they move to local_signing_*.
     if head -n 1 "$var/adsmith.conf" | grep -q '^# Written by the adsmith scripts' \
         && ! grep -q '^local_signing_secret' "$var/adsmith.conf" && grep -q '^s3_secret_access_key' "$var/adsmith.conf"; then
-        sed -i 's/^s3_access_key_id = .*/local_signing_key_id = adsmith-local/; s/^s3_secret_access_key = /local_signing_secret = /' \
+        sed -i 's/^s3_access_key_id = /local_signing_key_id = /; s/^s3_secret_access_key = /local_signing_secret = /' \
             "$var/adsmith.conf"
         say "moved the local store's signing keys from s3_* to local_signing_* in $var/adsmith.conf"
     fi
