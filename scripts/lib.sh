@@ -127,9 +127,11 @@ CONF
     fi
     # A config these scripts wrote before the local store had signing keys
     # of its own kept them in s3_*, where storage = s3 would take them for
-    # AWS credentials: they move to local_signing_*.
+    # AWS credentials: they move to local_signing_* (unless the file was
+    # switched to storage = s3 by hand, where they may be real ones).
     if head -n 1 "$var/adsmith.conf" | grep -q '^# Written by the adsmith scripts' \
-        && ! grep -q '^local_signing_secret' "$var/adsmith.conf" && grep -q '^s3_secret_access_key' "$var/adsmith.conf"; then
+        && grep -q '^storage = local$' "$var/adsmith.conf" && ! grep -q '^local_signing_secret' "$var/adsmith.conf" \
+        && grep -q '^s3_secret_access_key' "$var/adsmith.conf"; then
         sed -i 's/^s3_access_key_id = /local_signing_key_id = /; s/^s3_secret_access_key = /local_signing_secret = /' \
             "$var/adsmith.conf"
         say "moved the local store's signing keys from s3_* to local_signing_* in $var/adsmith.conf"
