@@ -124,8 +124,8 @@ storage_root = $var/storage
 public_base_url = http://127.0.0.1:$port
 uploads_bucket = adsmith-uploads
 assets_bucket = adsmith-assets
-s3_access_key_id = AKIA$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)
-s3_secret_access_key = $(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+local_signing_key_id = adsmith-local
+local_signing_secret = $(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
 s3_region = us-east-1
 text_provider = builtin
 vision_provider = builtin
@@ -136,6 +136,17 @@ data_dir = $PREFIX/share/adsmith
 poll_interval = 5
 CONF
         chmod 600 "$var/adsmith.conf"
+    fi
+    # A config these scripts wrote before the local store had signing keys
+    # of its own kept them in s3_*, where storage = s3 would take them for
+    # AWS credentials: they move to local_signing_* (unless the file was
+    # switched to storage = s3 by hand, where they may be real ones).
+    if head -n 1 "$var/adsmith.conf" | grep -q '^# Written by the adsmith scripts' \
+        && grep -q '^storage = local$' "$var/adsmith.conf" && ! grep -q '^local_signing_secret' "$var/adsmith.conf" \
+        && grep -q '^s3_secret_access_key' "$var/adsmith.conf"; then
+        sed -i 's/^s3_access_key_id = /local_signing_key_id = /; s/^s3_secret_access_key = /local_signing_secret = /' \
+            "$var/adsmith.conf"
+        say "moved the local store's signing keys from s3_* to local_signing_* in $var/adsmith.conf"
     fi
     render_template "$ROOT/nginx/adsmith-http.conf.in" "$var/nginx/adsmith-http.conf" "$var" "$port"
     render_template "$ROOT/nginx/adsmith-locations.conf.in" "$var/nginx/adsmith-locations.conf" "$var" "$port"

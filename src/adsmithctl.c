@@ -21,6 +21,7 @@
 
 #include "adsmithctl_data.h"
 #include "auth.h"
+#include "awscreds.h"
 #include "cfg.h"
 #include "db.h"
 #include "jobq.h"
@@ -41,7 +42,7 @@ static int usage(void)
             "  storage check                 put/head/get/delete round trip on the configured store\n"
             "  presign --method PUT|GET --bucket B --key K [--content-type T] [--expires SECONDS]\n"
             "          [--date YYYYMMDDTHHMMSSZ] [--endpoint URL] [--region R] [--path-style]\n"
-            "                                print a presigned S3 URL (credentials from AWS_* variables)\n"
+            "                                print a presigned S3 URL (credentials from the AWS provider chain)\n"
             "  prune [--dry-run]             delete rows and objects past their retention (retain_*)\n"
             "  user export USER [--links SECONDS]   print everything kept about USER as JSON\n"
             "  user delete USER --yes        delete USER's keys, rows and objects\n");
@@ -148,6 +149,18 @@ static int cmd_jobs(struct db *db, int argc, char **argv)
     return 0;
 }
 
+/* Says where one chain's credentials come from (never the secret nor the
+ * session token). 0, or -1 when they cannot be had. */
+static int print_aws_source(struct awscreds *c, const char *user, char *err)
+{
+    char line[512];
+
+    if (c == NULL || awscreds_describe(c, line, sizeof line, err) != 0)
+        return -1;
+    printf("# aws credentials (%s): %s\n", user, line);
+    return 0;
+}
+
 static int cmd_config_check(struct config *cfg)
 {
     char err[ADS_ERRSZ];
@@ -157,6 +170,12 @@ static int cmd_config_check(struct config *cfg)
     if (s == NULL)
         return fail("config", err);
     store_close(s);
+    if (strcmp(cfg->storage, "s3") == 0 && print_aws_source(awscreds_s3(cfg, err), "storage", err) != 0)
+        return fail("config", err);
+    if ((strcmp(cfg->text_provider, "bedrock") == 0 || strcmp(cfg->image_provider, "bedrock") == 0 ||
+         strcmp(cfg->vision_provider, "rekognition") == 0) &&
+        print_aws_source(awscreds_ai(cfg, err), "ai services", err) != 0)
+        return fail("config", err);
     kb = kb_load_dir(cfg->data_dir, err);
     if (kb == NULL)
         return fail("config", err);
@@ -252,8 +271,9 @@ static int cmd_storage_check(struct config *cfg)
     return rc == STORE_OK ? 0 : 1;
 }
 
-/* Options come from the command line; credentials from the environment
- * (AWS_* or ADSMITH_S3_*), like aws s3 presign. */
+/* Options come from the command line; credentials from the provider chain
+ * (awscreds.h: s3_* or ADSMITH_S3_*, AWS_*, shared files, web identity,
+ * container, instance), like aws s3 presign. */
 static int cmd_presign(struct config *cfg, int argc, char **argv)
 {
     const char *method = NULL, *bucket = NULL, *key = NULL, *ctype = NULL, *date = NULL;

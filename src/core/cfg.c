@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #ifndef ADS_DATADIR
 #define ADS_DATADIR "/usr/local/share/adsmith"
@@ -15,7 +16,7 @@
 #define ADS_PKGLIBEXECDIR "/usr/local/libexec/adsmith"
 #endif
 
-enum kind { K_STR, K_INT };
+enum kind { K_STR, K_INT, K_BOOL };  /* K_BOOL: stored as "yes" or "no" */
 
 struct key {
     const char *name;
@@ -46,12 +47,12 @@ static const struct key keys[] = {
     { "assets_bucket", K_STR, S(assets_bucket), "adsmith-assets", 0, 0, NULL, NULL, 0 },
     { "upload_expires", K_INT, S(upload_expires), "3600", 60, 604800, NULL, NULL, 0 },
     { "max_pending_uploads", K_INT, S(max_pending_uploads), "100", 1, 100000, NULL, NULL, 0 },
-    { "s3_access_key_id", K_STR, S(s3_access_key_id), "", 0, 0, NULL, "AWS_ACCESS_KEY_ID", 0 },
-    { "s3_secret_access_key", K_STR, S(s3_secret_access_key), "", 0, 0, NULL, "AWS_SECRET_ACCESS_KEY", 1 },
-    { "s3_session_token", K_STR, S(s3_session_token), "", 0, 0, NULL, "AWS_SESSION_TOKEN", 1 },
+    { "s3_access_key_id", K_STR, S(s3_access_key_id), "", 0, 0, NULL, NULL, 0 },
+    { "s3_secret_access_key", K_STR, S(s3_secret_access_key), "", 0, 0, NULL, NULL, 1 },
+    { "s3_session_token", K_STR, S(s3_session_token), "", 0, 0, NULL, NULL, 1 },
     { "s3_region", K_STR, S(s3_region), "us-east-1", 0, 0, NULL, "AWS_REGION", 0 },
     { "s3_endpoint", K_STR, S(s3_endpoint), "", 0, 0, NULL, NULL, 0 },
-    { "s3_path_style", K_STR, S(s3_path_style), "no", 0, 0, "yes|no", NULL, 0 },
+    { "s3_path_style", K_BOOL, S(s3_path_style), "no", 0, 0, NULL, NULL, 0 },
     { "s3_connect_timeout_ms", K_INT, S(s3_connect_timeout_ms), "3000", 100, 60000, NULL, NULL, 0 },
     { "s3_timeout_ms", K_INT, S(s3_timeout_ms), "30000", 500, 600000, NULL, NULL, 0 },
     { "s3_retries", K_INT, S(s3_retries), "3", 0, 10, NULL, NULL, 0 },
@@ -82,9 +83,9 @@ static const struct key keys[] = {
     { "ai_connect_timeout_ms", K_INT, S(ai_connect_timeout_ms), "3000", 100, 60000, NULL, NULL, 0 },
     { "bedrock_region", K_STR, S(bedrock_region), "us-east-1", 0, 0, NULL, "AWS_REGION", 0 },
     { "bedrock_endpoint", K_STR, S(bedrock_endpoint), "", 0, 0, NULL, NULL, 0 },
-    { "aws_access_key_id", K_STR, S(aws_access_key_id), "", 0, 0, NULL, "AWS_ACCESS_KEY_ID", 0 },
-    { "aws_secret_access_key", K_STR, S(aws_secret_access_key), "", 0, 0, NULL, "AWS_SECRET_ACCESS_KEY", 1 },
-    { "aws_session_token", K_STR, S(aws_session_token), "", 0, 0, NULL, "AWS_SESSION_TOKEN", 1 },
+    { "aws_access_key_id", K_STR, S(aws_access_key_id), "", 0, 0, NULL, NULL, 0 },
+    { "aws_secret_access_key", K_STR, S(aws_secret_access_key), "", 0, 0, NULL, NULL, 1 },
+    { "aws_session_token", K_STR, S(aws_session_token), "", 0, 0, NULL, NULL, 1 },
     { "log_level", K_STR, S(log_level), "info", 0, 0, "debug|info|warn|error", NULL, 0 },
     { "data_dir", K_STR, S(data_dir), ADS_DATADIR, 0, 0, NULL, NULL, 0 },
     { "max_image_pixels", K_INT, S(max_image_pixels), "40000000", 1024, 200000000, NULL, NULL, 0 },
@@ -99,7 +100,7 @@ static const struct key keys[] = {
     { "shutdown_grace", K_INT, S(shutdown_grace), "30", 0, 3600, NULL, NULL, 0 },
     { "webhook_url", K_STR, S(webhook_url), "", 0, 0, NULL, NULL, 0 },
     { "webhook_secret", K_STR, S(webhook_secret), "", 0, 0, NULL, NULL, 1 },
-    { "webhook_allow_private", K_STR, S(webhook_allow_private), "no", 0, 0, "yes|no", NULL, 0 },
+    { "webhook_allow_private", K_BOOL, S(webhook_allow_private), "no", 0, 0, NULL, NULL, 0 },
     { "webhook_timeout_ms", K_INT, S(webhook_timeout_ms), "5000", 100, 60000, NULL, NULL, 0 },
     { "webhook_max_attempts", K_INT, S(webhook_max_attempts), "5", 1, 20, NULL, NULL, 0 },
     { "webhook_backoff_ms", K_INT, S(webhook_backoff_ms), "10000", 10, 3600000, NULL, NULL, 0 },
@@ -111,6 +112,9 @@ static const struct key keys[] = {
     { "retain_finished_jobs", K_STR, S(retain_finished_jobs), "30d", 0, 0, NULL, NULL, 0 },
     { "metrics_interval", K_INT, S(metrics_interval), "5", 1, 300, NULL, NULL, 0 },
     { "metrics_allow", K_STR, S(metrics_allow), "", 0, 0, NULL, NULL, 0 },
+    /* The local store's URL-signing keys (not AWS credentials). */
+    { "local_signing_key_id", K_STR, S(local_signing_key_id), "adsmith-local", 0, 0, NULL, NULL, 0 },
+    { "local_signing_secret", K_STR, S(local_signing_secret), "", 0, 0, NULL, NULL, 1 },
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -214,11 +218,35 @@ static int in_choices(const char *choices, const char *v)
     return 0;
 }
 
+/* PostgreSQL's booleans: on/off, true/false, yes/no, 1/0, any case, and
+ * the unique prefixes of the words (t, tr, f, y, n, of, ...; "o" is
+ * ambiguous). */
+int cfg_parse_bool(const char *s, int *out)
+{
+    static const struct { const char *word; size_t min; int value; } words[] = {
+        { "true", 1, 1 }, { "false", 1, 0 }, { "yes", 1, 1 }, { "no", 1, 0 }, { "on", 2, 1 }, { "off", 2, 0 },
+    };
+    size_t n = strlen(s), i;
+
+    if (strcmp(s, "1") == 0 || strcmp(s, "0") == 0) {
+        *out = s[0] == '1';
+        return 0;
+    }
+    for (i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (n >= words[i].min && n <= strlen(words[i].word) && strncasecmp(s, words[i].word, n) == 0) {
+            *out = words[i].value;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* Sets one key from text; where says where the text came from. */
 static int set_key(struct config *cfg, const struct key *k, const char *v,
                    const char *where, char *err)
 {
     char *base = (char *)cfg;
+    int b;
 
     if (k->kind == K_INT) {
         long n;
@@ -228,6 +256,13 @@ static int set_key(struct config *cfg, const struct key *k, const char *v,
         }
         *(long *)(base + k->off) = n;
         return 0;
+    }
+    if (k->kind == K_BOOL) {
+        if (cfg_parse_bool(v, &b) != 0) {
+            ads_errf(err, "%s: %s must be a boolean: on/off, true/false, yes/no or 1/0", where, k->name);
+            return -1;
+        }
+        v = b ? "yes" : "no";
     }
     if (k->choices != NULL && !in_choices(k->choices, v)) {
         ads_errf(err, "%s: %s must be one of %s", where, k->name, k->choices);
@@ -339,8 +374,9 @@ static int is_region(const struct key *k)
     return n > 7 && strcmp(k->name + n - 7, "_region") == 0;
 }
 
-/* AWS_* (and YOUTUBE_API_KEY) fill credentials the file and ADSMITH_* left
- * empty. */
+/* AWS_REGION, YOUTUBE_API_KEY and OPENAI_API_KEY fill what the file and
+ * ADSMITH_* left empty (AWS credentials are the provider chain's:
+ * awscreds.h). */
 static int load_aws_env(struct config *cfg, char *err)
 {
     size_t i;
@@ -378,16 +414,6 @@ static int is_price(const char *s)
             return 0;
     }
     return digits > 0 && dots <= 1;
-}
-
-void cfg_ai_credentials(const struct config *cfg, const char **access_key, const char **secret_key,
-                        const char **session_token)
-{
-    int own = cfg->aws_access_key_id[0] != '\0';
-
-    *access_key = own ? cfg->aws_access_key_id : cfg->s3_access_key_id;
-    *secret_key = own ? cfg->aws_secret_access_key : cfg->s3_secret_access_key;
-    *session_token = own ? cfg->aws_session_token : cfg->s3_session_token;
 }
 
 double cfg_ai_deadline(const struct config *cfg, double deadline_ms)
@@ -495,7 +521,7 @@ void cfg_free(struct config *cfg)
     size_t i;
 
     for (i = 0; i < NKEYS; i++) {
-        if (keys[i].kind == K_STR) {
+        if (keys[i].kind != K_INT) {
             char **slot = (char **)((char *)cfg + keys[i].off);
             free(*slot);
             *slot = NULL;

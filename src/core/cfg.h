@@ -1,9 +1,11 @@
 /*
  * config: the one configuration file ("key = value" lines, '#' comments),
  * path from -c FILE or ADSMITH_CONFIG. Every key can be overridden from the
- * environment as ADSMITH_<KEY>. S3-style credentials fall back to the usual
- * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN / AWS_REGION,
- * and so do the AI services' (aws_*, bedrock_region).
+ * environment as ADSMITH_<KEY>. Regions fall back to AWS_REGION; AWS
+ * credentials left empty here are found by the provider chain (awscreds.h:
+ * AWS_* variables, shared files, web identity, container, instance).
+ * Booleans accept what PostgreSQL accepts (cfg_parse_bool) and are stored
+ * as "yes" or "no".
  * An unknown key or a bad value is an error naming the file and line.
  *
  * A struct config owns all its strings; cfg_free releases them.
@@ -38,7 +40,7 @@ struct config {
     char *s3_session_token;
     char *s3_region;
     char *s3_endpoint;        /* "" = https://s3.{region}.amazonaws.com */
-    char *s3_path_style;      /* "yes" | "no" */
+    char *s3_path_style;      /* boolean: "yes" | "no" */
     long s3_connect_timeout_ms;
     long s3_timeout_ms;
     long s3_retries;
@@ -69,7 +71,7 @@ struct config {
     long ai_connect_timeout_ms;
     char *bedrock_region;
     char *bedrock_endpoint;   /* "" = https://bedrock-runtime.{region}.amazonaws.com */
-    char *aws_access_key_id;  /* AI services' credentials; "" = the s3_* ones */
+    char *aws_access_key_id;  /* AI services' credentials; "" = the s3_* ones with storage = s3, else the chain */
     char *aws_secret_access_key;
     char *aws_session_token;
     char *log_level;
@@ -86,7 +88,7 @@ struct config {
     long shutdown_grace;      /* seconds to finish jobs in hand on SIGTERM */
     char *webhook_url;        /* callback for jobs that name none; "" = none */
     char *webhook_secret;     /* HMAC key of X-Adsmith-Signature */
-    char *webhook_allow_private; /* "yes" | "no": callbacks to private addresses */
+    char *webhook_allow_private; /* boolean "yes" | "no": callbacks to private addresses */
     long webhook_timeout_ms;  /* one delivery attempt */
     long webhook_max_attempts;
     long webhook_backoff_ms;  /* base of the jittered exponential backoff between attempts */
@@ -99,6 +101,10 @@ struct config {
     /* Metrics (GET /metrics). */
     long metrics_interval;    /* seconds between a background process's snapshots */
     char *metrics_allow;      /* addresses/CIDRs besides loopback that may scrape */
+    /* The local store's upload-URL signing keys (storage = local); empty
+     * secret: the s3_* keys of older configurations, with a warning. */
+    char *local_signing_key_id;
+    char *local_signing_secret;
 };
 
 /* Fills cfg with defaults, then the file (path may be NULL: defaults and the
@@ -107,10 +113,9 @@ int cfg_load(struct config *cfg, const char *path, char *err);
 void cfg_free(struct config *cfg);
 /* Writes every key and its effective value (secrets masked) to f. */
 void cfg_dump(const struct config *cfg, FILE *f);
-/* The AI services' credentials: the aws_* keys when set, else the s3_* ones.
- * The strings belong to cfg. */
-void cfg_ai_credentials(const struct config *cfg, const char **access_key, const char **secret_key,
-                        const char **session_token);
+/* A PostgreSQL boolean (on/off, true/false, yes/no, 1/0, any case, unique
+ * prefixes) into *out (1 or 0). 0, or -1 when it is none. */
+int cfg_parse_bool(const char *s, int *out);
 /* When one AI provider's work must end: ai_timeout_ms from now, or the
  * caller's deadline when that comes first (ads_now_ms clock). */
 double cfg_ai_deadline(const struct config *cfg, double deadline_ms);

@@ -1,4 +1,5 @@
 #include "aws.h"
+#include "awscreds.h"
 #include "sigv4.h"
 #include "util.h"
 
@@ -45,34 +46,23 @@ void aws_endpoint_free(struct aws_endpoint *ep)
     free(ep->prefix);
     free(ep->service);
     free(ep->region);
-    free(ep->access_key);
-    free(ep->secret_key);
-    free(ep->session_token);
     memset(ep, 0, sizeof *ep);
 }
 
 int aws_endpoint_init(struct aws_endpoint *ep, const char *url, const char *service,
-                      const char *region, const char *access_key, const char *secret_key,
-                      const char *session_token, long connect_ms, long timeout_ms, char *err)
+                      const char *region, struct awscreds *creds, long connect_ms, long timeout_ms, char *err)
 {
     memset(ep, 0, sizeof *ep);
-    if (access_key[0] == '\0' || secret_key[0] == '\0') {
-        ads_errf(err, "%s needs credentials: aws_access_key_id/aws_secret_access_key, "
-                 "s3_access_key_id/s3_secret_access_key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", service);
-        return -1;
-    }
     if (aws_split_url(url, "endpoint", &ep->scheme, &ep->host, &ep->prefix, err) != 0) {
         aws_endpoint_free(ep);
         return -1;
     }
     ep->service = strdup(service);
     ep->region = strdup(region);
-    ep->access_key = strdup(access_key);
-    ep->secret_key = strdup(secret_key);
-    ep->session_token = strdup(session_token ? session_token : "");
+    ep->creds = creds;
     ep->connect_ms = connect_ms;
     ep->timeout_ms = timeout_ms;
-    if (!ep->service || !ep->region || !ep->access_key || !ep->secret_key || !ep->session_token) {
+    if (!ep->service || !ep->region) {
         aws_endpoint_free(ep);
         ads_errf(err, "out of memory");
         return -1;
@@ -83,15 +73,16 @@ int aws_endpoint_init(struct aws_endpoint *ep, const char *url, const char *serv
 int aws_ai_endpoint(struct aws_endpoint *ep, const struct config *cfg, const char *service, const char *host,
                     const char *url, const char *region, long timeout_ms, char *err)
 {
-    const char *ak, *sk, *tok;
+    struct awscreds *creds = awscreds_ai(cfg, err);
     char def[256];
 
-    cfg_ai_credentials(cfg, &ak, &sk, &tok);
+    if (creds == NULL)
+        return -1;
     if (url[0] == '\0') {
         snprintf(def, sizeof def, "https://%s.%s.amazonaws.com", host, region);
         url = def;
     }
-    return aws_endpoint_init(ep, url, service, region, ak, sk, tok, cfg->ai_connect_timeout_ms, timeout_ms, err);
+    return aws_endpoint_init(ep, url, service, region, creds, cfg->ai_connect_timeout_ms, timeout_ms, err);
 }
 
 int aws_bedrock_endpoint(struct aws_endpoint *ep, const struct config *cfg, long timeout_ms, char *err)
@@ -100,15 +91,30 @@ int aws_bedrock_endpoint(struct aws_endpoint *ep, const struct config *cfg, long
                            timeout_ms, err);
 }
 
-/* Signs the POST and adds its headers to c. 0 or -1. */
+/* Signs the POST with the chain's current credentials and adds its
+ * headers to c. 0 or -1 with a message. */
 static int sign_into(const struct aws_endpoint *ep, const char *path, const char *target,
-                     const char *content_type, const char *body, size_t len, struct outcall *c)
+                     const char *content_type, const char *body, size_t len, struct outcall *c, char *err)
 {
     struct sigv4_pair h[6];
     struct sigv4_request req;
     struct sigv4_creds cr;
+    struct awscreds_value *v = malloc(sizeof *v);
     char amzdate[17], hash[65];
     size_t nh = 0;
+    int rc;
+
+    if (v == NULL) {
+        ads_errf(err, "out of memory");
+        return -1;
+    }
+    if (awscreds_get(ep->creds, v, err) != 0) {
+        char m[ADS_ERRSZ];
+        snprintf(m, sizeof m, "%s", err);
+        ads_errf(err, "%s: %s", ep->service, m);
+        free(v);
+        return -1;
+    }
 
     ads_fmt_amzdate(time(NULL), amzdate);
     ads_sha256_hex(body, len, hash);
@@ -117,22 +123,27 @@ static int sign_into(const struct aws_endpoint *ep, const char *path, const char
     h[nh++] = (struct sigv4_pair){ "content-type", content_type };
     if (target != NULL)
         h[nh++] = (struct sigv4_pair){ "x-amz-target", target };
-    if (ep->session_token[0] != '\0')
-        h[nh++] = (struct sigv4_pair){ "x-amz-security-token", ep->session_token };
+    if (v->session_token[0] != '\0')
+        h[nh++] = (struct sigv4_pair){ "x-amz-security-token", v->session_token };
     memset(&req, 0, sizeof req);
     req.method = "POST";
     req.raw_path = path;
     req.headers = h;
     req.nheaders = nh;
     req.payload_hash = hash;
-    cr.access_key = ep->access_key;
-    cr.secret_key = ep->secret_key;
-    cr.session_token = ep->session_token;
+    cr.access_key = v->access_key;
+    cr.secret_key = v->secret_key;
+    cr.session_token = v->session_token;
     cr.region = ep->region;
     cr.service = ep->service;
-    if (aws_sign_call(c, &cr, &req, amzdate) != 0)
-        return -1;
-    return outcall_header(c, "Accept", "application/json");
+    rc = aws_sign_call(c, &cr, &req, amzdate);
+    if (rc == 0)
+        rc = outcall_header(c, "Accept", "application/json");
+    if (rc != 0)
+        ads_errf(err, "out of memory");
+    memset(v, 0, sizeof *v);
+    free(v);
+    return rc;
 }
 
 int aws_sign_call(struct outcall *c, const struct sigv4_creds *cr, const struct sigv4_request *req,
@@ -167,9 +178,7 @@ struct outcall *aws_call_new(const struct aws_endpoint *ep, const char *raw_path
     buf_printf(&path, "%s%s", ep->prefix, raw_path);
     buf_printf(&url, "%s://%s%s", ep->scheme, ep->host, path.data ? path.data : "");
     if (!path.oom && !url.oom && outcall_request(c, "POST", url.data, body, len, err) == 0) {
-        rc = sign_into(ep, path.data, target, content_type, body, len, c);
-        if (rc != 0)
-            ads_errf(err, "out of memory");
+        rc = sign_into(ep, path.data, target, content_type, body, len, c, err);
     } else if (path.oom || url.oom) {
         ads_errf(err, "out of memory");
     }

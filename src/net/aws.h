@@ -7,8 +7,9 @@
  * struct aws_endpoint owns its strings (aws_endpoint_free); it is only
  * read once set up, so threads may share one.
  *
- * Thread-safe: calls on different threads share nothing (each owns its
- * handle; signing goes through sigv4's locked cache) once the program's
+ * Thread-safe: calls on different threads share nothing but the
+ * credentials chain, which is locked (each owns its handle; signing goes
+ * through sigv4's locked cache) once the program's
  * main has called curl_global_init.
  */
 #ifndef ADS_AWS_H
@@ -28,7 +29,7 @@ struct aws_endpoint {
     char *prefix;            /* path prefix of the endpoint, "" or "/x" */
     char *service;           /* SigV4 service name: "bedrock", ... */
     char *region;
-    char *access_key, *secret_key, *session_token;
+    struct awscreds *creds;  /* the process's chain (awscreds.h), not owned */
     long connect_ms, timeout_ms;
 };
 
@@ -39,21 +40,23 @@ int aws_split_url(const char *url, const char *name, char **scheme, char **host,
 
 /* An AI service's endpoint for this configuration: url when it is set,
  * else https://{host}.{region}.amazonaws.com, with the AI credentials
- * (cfg_ai_credentials), ai_connect_timeout_ms and timeout_ms a call. */
+ * (awscreds_ai: the provider chain), ai_connect_timeout_ms and timeout_ms a call. */
 int aws_ai_endpoint(struct aws_endpoint *ep, const struct config *cfg, const char *service, const char *host,
                     const char *url, const char *region, long timeout_ms, char *err);
 /* bedrock-runtime by bedrock_endpoint and bedrock_region. */
 int aws_bedrock_endpoint(struct aws_endpoint *ep, const struct config *cfg, long timeout_ms, char *err);
 
-/* url is "scheme://host[:port][/prefix]". 0, or -1 with a message. */
+/* url is "scheme://host[:port][/prefix]"; creds is borrowed and must
+ * outlive the endpoint. 0, or -1 with a message. */
+struct awscreds;
 int aws_endpoint_init(struct aws_endpoint *ep, const char *url, const char *service,
-                      const char *region, const char *access_key, const char *secret_key,
-                      const char *session_token, long connect_ms, long timeout_ms, char *err);
+                      const char *region, struct awscreds *creds, long connect_ms, long timeout_ms, char *err);
 void aws_endpoint_free(struct aws_endpoint *ep);
 
 #define AWS_MAX_REPLY (48u * 1024 * 1024)
 
-/* A signed POST of body (len bytes, copied) to the endpoint's prefix +
+/* A signed POST (with a consistent copy of the chain's current
+ * credentials, refreshed when due) of body (len bytes, copied) to the endpoint's prefix +
  * raw_path (already percent-encoded as on the wire), as an outcall named
  * what: target is the X-Amz-Target header or NULL; the endpoint's connect
  * and total timeouts, the reply up to AWS_MAX_REPLY, AWS's classifier, no

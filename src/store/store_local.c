@@ -1,6 +1,7 @@
 /* The local object store: a directory tree, written atomically. */
 #include "store_int.h"
 #include "buf.h"
+#include "log.h"
 #include "sigv4.h"
 #include "util.h"
 
@@ -36,10 +37,22 @@ struct store *store_local_open(const struct config *cfg, char *err)
     const char *h;
     size_t n;
 
-    if (cfg->s3_access_key_id[0] == '\0' || cfg->s3_secret_access_key[0] == '\0') {
-        ads_errf(err, "storage = local signs upload URLs: set s3_access_key_id and s3_secret_access_key");
+    /* The upload URLs' signing keys are the store's own, never AWS
+     * credentials. Older configurations kept them in s3_*: still read,
+     * with a warning, so that they keep working. */
+    int legacy = cfg->local_signing_secret[0] == '\0';
+
+    if (legacy && (cfg->s3_access_key_id[0] == '\0' || cfg->s3_secret_access_key[0] == '\0')) {
+        ads_errf(err, "storage = local signs upload URLs: set local_signing_secret");
         return NULL;
     }
+    if (!legacy && cfg->local_signing_key_id[0] == '\0') {
+        ads_errf(err, "storage = local: local_signing_key_id must not be empty");
+        return NULL;
+    }
+    if (legacy)
+        log_warn("storage = local signs upload URLs with s3_access_key_id/s3_secret_access_key: deprecated, "
+                 "move them to local_signing_key_id/local_signing_secret (s3_* are for storage = s3)");
     s = calloc(1, sizeof *s);
     if (s == NULL) {
         ads_errf(err, "out of memory");
@@ -51,9 +64,9 @@ struct store *store_local_open(const struct config *cfg, char *err)
     h = strstr(cfg->public_base_url, "://") + 3;
     n = strcspn(h, "/");
     s->host = strndup(h, n);
-    s->access_key = dup_or_empty(cfg->s3_access_key_id);
-    s->secret_key = dup_or_empty(cfg->s3_secret_access_key);
-    s->session_token = dup_or_empty(cfg->s3_session_token);
+    s->access_key = dup_or_empty(legacy ? cfg->s3_access_key_id : cfg->local_signing_key_id);
+    s->secret_key = dup_or_empty(legacy ? cfg->s3_secret_access_key : cfg->local_signing_secret);
+    s->session_token = dup_or_empty(legacy ? cfg->s3_session_token : "");
     s->region = dup_or_empty(cfg->s3_region);
     if (!s->root || !s->base_url || !s->host || !s->access_key || !s->secret_key ||
         !s->session_token || !s->region) {

@@ -11,6 +11,7 @@
  */
 #include "store_int.h"
 #include "aws.h"
+#include "awscreds.h"
 #include "outcall.h"
 #include "buf.h"
 #include "sigv4.h"
@@ -30,7 +31,8 @@ struct s3_store {
     char *host;            /* host[:port] of the endpoint */
     char *prefix;          /* path prefix of the endpoint, "" or "/x" */
     int path_style;
-    char *access_key, *secret_key, *session_token, *region;
+    struct awscreds *creds;    /* the process's S3 chain (awscreds.h), not owned */
+    char *region;
     char *public_base;     /* assets_public_url, or "" for the object URL */
     long connect_ms, timeout_ms;
     int retries;
@@ -47,9 +49,6 @@ static void s3_close(struct store *base)
     free(s->scheme);
     free(s->host);
     free(s->prefix);
-    free(s->access_key);
-    free(s->secret_key);
-    free(s->session_token);
     free(s->region);
     free(s->public_base);
     free(s);
@@ -58,12 +57,13 @@ static void s3_close(struct store *base)
 struct store *store_s3_open(const struct config *cfg, char *err)
 {
     struct s3_store *s;
+    struct awscreds *creds = awscreds_s3(cfg, err);
     char endpoint[512];
 
-    if (cfg->s3_access_key_id[0] == '\0' || cfg->s3_secret_access_key[0] == '\0') {
-        ads_errf(err, "storage = s3 needs credentials: s3_access_key_id/s3_secret_access_key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
+    /* The credentials themselves are found on first use (awscreds.h):
+     * opening needs no network. */
+    if (creds == NULL)
         return NULL;
-    }
     /* Reference-counted by libcurl: the programs' mains made the first call
      * before any thread started; this one only counts. */
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -82,16 +82,14 @@ struct store *store_s3_open(const struct config *cfg, char *err)
         return NULL;
     }
     s->path_style = strcmp(cfg->s3_path_style, "yes") == 0;
-    s->access_key = strdup(cfg->s3_access_key_id);
-    s->secret_key = strdup(cfg->s3_secret_access_key);
-    s->session_token = strdup(cfg->s3_session_token);
+    s->creds = creds;
     s->region = strdup(cfg->s3_region);
     s->public_base = strdup(cfg->assets_public_url);
     s->connect_ms = cfg->s3_connect_timeout_ms;
     s->timeout_ms = cfg->s3_timeout_ms;
     s->retries = (int)cfg->s3_retries;
     s->curl = curl_easy_init();
-    if (!s->access_key || !s->secret_key || !s->session_token || !s->region || !s->public_base || !s->curl) {
+    if (!s->region || !s->public_base || !s->curl) {
         s3_close(&s->base);
         ads_errf(err, "out of memory");
         return NULL;
@@ -120,13 +118,22 @@ static void target_of(const struct s3_store *s, const char *bucket, const char *
     sigv4_uri_encode(&t->url, t->path, strlen(t->path), 1);
 }
 
-static void creds_of(const struct s3_store *s, struct sigv4_creds *c)
+/* A consistent copy of the chain's current credentials into *v, and c
+ * pointing at it. 0, or -1 with a message. */
+static int creds_of(const struct s3_store *s, struct sigv4_creds *c, struct awscreds_value *v, char *err)
 {
-    c->access_key = s->access_key;
-    c->secret_key = s->secret_key;
-    c->session_token = s->session_token;
+    if (awscreds_get(s->creds, v, err) != 0) {
+        char m[ADS_ERRSZ];
+        snprintf(m, sizeof m, "%s", err);
+        ads_errf(err, "S3: %s", m);
+        return -1;
+    }
+    c->access_key = v->access_key;
+    c->secret_key = v->secret_key;
+    c->session_token = v->session_token;
     c->region = s->region;
     c->service = "s3";
+    return 0;
 }
 
 /* The request to sign for an object (decoded path; headers start with host). */
@@ -198,6 +205,7 @@ static int s3_build(const struct s3_store *s, struct outcall *c, const char *op,
 {
     struct target t;
     struct sigv4_creds cr;
+    struct awscreds_value *v;
     struct sigv4_pair h[6 + 8];
     char metanames[8][80];
     struct sigv4_request req;
@@ -213,14 +221,22 @@ static int s3_build(const struct s3_store *s, struct outcall *c, const char *op,
     c->policy.base_ms = 100;
     c->policy.cap_ms = 6400;
     c->policy.retry_on = OUTCALL_RETRY_ON(OUTCALL_RETRY) | OUTCALL_RETRY_ON(OUTCALL_THROTTLED);
+    if ((v = malloc(sizeof *v)) == NULL) {
+        ads_errf(err, "out of memory");
+        return -1;
+    }
+    if (creds_of(s, &cr, v, err) != 0) {
+        free(v);
+        return -1;
+    }
     target_of(s, bucket, key, &t);
     ads_fmt_amzdate(time(NULL), amzdate);
     ads_sha256_hex(body ? body : "", body ? len : 0, hash);
     h[nh++] = (struct sigv4_pair){ "host", t.host };
     h[nh++] = (struct sigv4_pair){ "x-amz-date", amzdate };
     h[nh++] = (struct sigv4_pair){ "x-amz-content-sha256", hash };
-    if (s->session_token[0] != '\0')
-        h[nh++] = (struct sigv4_pair){ "x-amz-security-token", s->session_token };
+    if (v->session_token[0] != '\0')
+        h[nh++] = (struct sigv4_pair){ "x-amz-security-token", v->session_token };
     if (content_type != NULL)
         h[nh++] = (struct sigv4_pair){ "content-type", content_type };
     for (i = 0; i < nmeta && i < 8; i++) {
@@ -228,13 +244,14 @@ static int s3_build(const struct s3_store *s, struct outcall *c, const char *op,
         h[nh++] = (struct sigv4_pair){ metanames[i], meta[i].value };
     }
     request_of(&req, method, &t, h, nh, hash);
-    creds_of(s, &cr);
     rc = t.url.oom ? -1 : outcall_request(c, method, t.url.data, body, body ? len : 0, err);
     if (rc == 0 && aws_sign_call(c, &cr, &req, amzdate) != 0) {
         ads_errf(err, "out of memory");
         rc = -1;
     }
     buf_free(&t.url);
+    memset(v, 0, sizeof *v);
+    free(v);
     return rc;
 }
 
@@ -346,19 +363,29 @@ static char *s3_presign(struct store *base, const char *method, const char *buck
 {
     struct s3_store *s = (struct s3_store *)base;
     struct sigv4_creds c;
+    struct awscreds_value *v = malloc(sizeof *v);
     struct sigv4_pair h[2];
     struct sigv4_request req;
     struct target t;
     size_t nh = 0;
     char *q;
 
+    if (v == NULL) {
+        ads_errf(err, "out of memory");
+        return NULL;
+    }
+    if (creds_of(s, &c, v, err) != 0) {
+        free(v);
+        return NULL;
+    }
     target_of(s, bucket, key, &t);
     if (content_type != NULL && strcmp(method, "PUT") == 0)
         h[nh++] = (struct sigv4_pair){ "content-type", content_type };
     h[nh++] = (struct sigv4_pair){ "host", t.host };
     request_of(&req, method, &t, h, nh, SIGV4_UNSIGNED);
-    creds_of(s, &c);
     q = sigv4_presign_query(&c, &req, now, expires);
+    memset(v, 0, sizeof *v);
+    free(v);
     if (q == NULL) {
         buf_free(&t.url);
         ads_errf(err, "out of memory");

@@ -19,6 +19,9 @@ reply shape with usage (tokens counted as characters / 4).
 
 Test control (unsigned, under /_emu/):
   POST /_emu/behave  JSON, any of:
+      issued_only   accept only credentials credemu.py issued (--issued
+                    FILE: their key, secret and session token, until
+                    they expire), not --access-key
       delay_ms      every call waits this long before answering
       fail          the next N calls answer fail_status (default 503)
       throttle      the next N calls answer 429 ThrottlingException
@@ -56,7 +59,7 @@ Test control (unsigned, under /_emu/):
                      {"format", "width", "height", "alpha", "bytes"}, and
                      the generation config; the last 200)
 
-Usage: bedrockemu.py --port P --access-key A --secret-key S [--region R]
+Usage: bedrockemu.py --port P --access-key A --secret-key S [--region R] [--issued FILE]
                      [--model amazon.nova-canvas-v1:0] [--text-model amazon.nova-pro-v1:0]"""
 
 import argparse
@@ -77,7 +80,7 @@ SIZES = {(1024, 1024), (1280, 720), (720, 1280), (1152, 864), (864, 1152)}
 PNG_CACHE = {}
 
 
-CTL = emubase.Control({"delay_ms": 0, "fail": 0, "fail_status": 503, "throttle": 0, "malformed": 0,
+CTL = emubase.Control({"issued_only": False, "delay_ms": 0, "fail": 0, "fail_status": 503, "throttle": 0, "malformed": 0,
                       "refuse_word": None, "fail_word": None, "hang": 0, "hang_ms": 0,
                       "requests": 0, "signed_ok": 0, "rejected": 0, "images": 0, "throttled": 0,
                       "failed": 0, "refused": 0, "in_flight": 0, "max_in_flight": 0, "calls": {},
@@ -302,7 +305,8 @@ def check_canvas(req):
 
 
 def invoke(raw_path, headers, body):
-    denied = awssig.verify("bedrock", ARGS.region, ARGS.access_key, ARGS.secret_key, "POST", raw_path, headers, body)
+    denied = awssig.verify("bedrock", ARGS.region, ARGS.access_key, ARGS.secret_key, "POST", raw_path, headers, body,
+                           ARGS.issued, STATE["issued_only"])
     if denied:
         bump("rejected")
         return error(403, *denied)
@@ -562,6 +566,7 @@ def main():
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--model", default="amazon.nova-canvas-v1:0")
     p.add_argument("--text-model", default="amazon.nova-pro-v1:0")
+    p.add_argument("--issued", default=None)
     ARGS = p.parse_args()
     for w, h in SIZES:
         png_of(w, h)

@@ -13,7 +13,10 @@ metadata as JSON (404 if absent); GET /_emu/stats returns request counts,
 the object requests being answered now (in_flight) and the most at once
 (max_in_flight).
 
-Usage: s3emu.py --port P --access-key A --secret-key S [--region R] [--public BUCKET]"""
+POST /_emu/issued_only?on=1 accepts only credentials credemu.py issued
+(--issued FILE: their key, secret and session token, until they expire).
+
+Usage: s3emu.py --port P --access-key A --secret-key S [--region R] [--public BUCKET] [--issued FILE]"""
 
 import argparse
 import datetime
@@ -30,11 +33,14 @@ import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
 
+import awssig
+
 ARGS = None
 LOCK = threading.Lock()
 OBJECTS = {}          # (bucket, key) -> {"body", "type", "meta", "mtime"}
 FAIL = {"count": 0, "status": 503}
 DELAY = {"ms": 0}
+ISSUED_ONLY = {"on": False}   # accept only credentials credemu.py issued (--issued)
 STATS = {"requests": 0, "signed_ok": 0, "rejected": 0, "failed_injected": 0, "in_flight": 0, "max_in_flight": 0}
 EMPTY_SHA = hashlib.sha256(b"").hexdigest()
 
@@ -56,7 +62,18 @@ def _fixed_time(amzdate):
     return Fixed
 
 
-def _creds():
+def _creds(key_id=None, token=None):
+    """The credentials a request names by key id: the static pair, or one
+    credemu.py issued (--issued; with its session token, unexpired). A
+    botocore Credentials, or an xml_error tuple."""
+    temp = awssig.issued(ARGS.issued, key_id) if key_id is not None else None
+    if temp is not None:
+        problem = awssig.session_problem(temp, token)
+        if problem:
+            return xml_error("ExpiredToken" if "expired" in problem else "InvalidToken", problem, 400 if "expired" in problem else 403)
+        return botocore.credentials.Credentials(temp["key"], temp["secret"], temp["token"])
+    if key_id is not None and (key_id != ARGS.access_key or ISSUED_ONLY["on"]):
+        return xml_error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", 403)
     return botocore.credentials.Credentials(ARGS.access_key, ARGS.secret_key)
 
 
@@ -67,9 +84,14 @@ def verify_header_auth(method, raw_path, query, headers, body):
         return xml_error("AccessDenied", "Unsupported or missing authorization", 403)
     fields = dict(p.strip().split("=", 1) for p in auth[len("AWS4-HMAC-SHA256 "):].split(","))
     cred = fields.get("Credential", "").split("/")
-    if len(cred) != 5 or cred[0] != ARGS.access_key:
+    if len(cred) != 5:
         return xml_error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", 403)
+    creds = _creds(cred[0], headers.get("x-amz-security-token"))
+    if isinstance(creds, tuple):
+        return creds
     signed = fields.get("SignedHeaders", "").split(";")
+    if creds.token and "x-amz-security-token" not in signed:
+        return xml_error("AccessDenied", "x-amz-security-token must be signed", 403)
     amzdate = headers.get("x-amz-date", "")
     claimed = headers.get("x-amz-content-sha256", "")
     if claimed not in ("UNSIGNED-PAYLOAD",) and claimed != hashlib.sha256(body).hexdigest():
@@ -77,7 +99,7 @@ def verify_header_auth(method, raw_path, query, headers, body):
     url = "http://%s%s" % (headers.get("host", ""), raw_path + ("?" + query if query else ""))
     req = botocore.awsrequest.AWSRequest(method=method, url=url, data=body,
                                          headers={h: headers[h] for h in signed if h in headers})
-    signer = botocore.auth.S3SigV4Auth(_creds(), "s3", cred[2])
+    signer = botocore.auth.S3SigV4Auth(creds, "s3", cred[2])
     req.context["timestamp"] = amzdate
     canonical = signer.canonical_request(req)
     sts = signer.string_to_sign(req, canonical)
@@ -91,8 +113,11 @@ def verify_presigned(method, raw_path, query, headers):
     q = urllib.parse.parse_qs(query, keep_blank_values=True)
     get = lambda k: q.get(k, [""])[0]
     cred = get("X-Amz-Credential").split("/")
-    if len(cred) != 5 or cred[0] != ARGS.access_key:
+    if len(cred) != 5:
         return xml_error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", 403)
+    creds = _creds(cred[0], get("X-Amz-Security-Token") or None)
+    if isinstance(creds, tuple):
+        return creds
     amzdate, expires = get("X-Amz-Date"), int(get("X-Amz-Expires") or "0")
     signed_at = datetime.datetime.strptime(amzdate, "%Y%m%dT%H%M%SZ")
     if datetime.datetime.utcnow() > signed_at + datetime.timedelta(seconds=expires):
@@ -108,7 +133,7 @@ def verify_presigned(method, raw_path, query, headers):
     real = botocore.auth.datetime
     botocore.auth.datetime = type("M", (), {"datetime": _fixed_time(amzdate)})
     try:
-        botocore.auth.S3SigV4QueryAuth(_creds(), "s3", cred[2], expires=expires).add_auth(req)
+        botocore.auth.S3SigV4QueryAuth(creds, "s3", cred[2], expires=expires).add_auth(req)
     finally:
         botocore.auth.datetime = real
     expected = urllib.parse.parse_qs(urllib.parse.urlsplit(req.url).query)["X-Amz-Signature"][0]
@@ -154,6 +179,10 @@ class Handler(BaseHTTPRequestHandler):
             info = {"size": len(o["body"]), "content_type": o["type"], "meta": o["meta"],
                     "sha256": hashlib.sha256(o["body"]).hexdigest()}
             return self._send(200, {"Content-Type": "application/json"}, json.dumps(info).encode())
+        if parts.path == "/_emu/issued_only":
+            with LOCK:
+                ISSUED_ONLY["on"] = q.get("on", ["0"])[0] == "1"
+            return self._send(200, {"Content-Type": "application/json"}, b"{}")
         if parts.path == "/_emu/stats":
             with LOCK:
                 data = json.dumps(dict(STATS, objects=len(OBJECTS))).encode()
@@ -251,6 +280,7 @@ def main():
     p.add_argument("--access-key", required=True)
     p.add_argument("--secret-key", required=True)
     p.add_argument("--public", action="append", default=[])
+    p.add_argument("--issued", default=None)
     ARGS = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     server.daemon_threads = True

@@ -8,6 +8,7 @@ import json
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -234,14 +235,29 @@ def campaign_from_photo(key, brief, photo, timeout=60):
 GENERATORS = []
 
 
-def start_process(program, ready, procs, **env):
+def free_port():
+    """A TCP port on 127.0.0.1 that is free now (for an emulator the suite starts)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_process(program, ready, procs, extra_env=None, **env):
     """Starts adsmith-PROGRAM of the stack's prefix, appended to procs, its
-    log in log/PROGRAM-N.log; env overrides config keys (ADSMITH_*). Waits
-    for the line ready in its log."""
+    log in log/PROGRAM-N.log; env overrides config keys (ADSMITH_*);
+    extra_env sets other variables (AWS_*), None removing one. Waits for
+    the line ready in its log."""
     n = len(procs) + 1
     log = open(os.path.join(VAR, "log", "%s-%d.log" % (program, n)), "a")
     e = dict(os.environ, ADSMITH_CONFIG=os.path.join(VAR, "adsmith.conf"))
     e.update({"ADSMITH_" + k.upper(): str(v) for k, v in env.items()})
+    for k, v in (extra_env or {}).items():
+        if v is None:
+            e.pop(k, None)
+        else:
+            e[k] = v
     p = subprocess.Popen(RUNAS + [os.path.join(PREFIX, "sbin", "adsmith-" + program)],
                          stdout=log, stderr=log, env=e)
     p.log_path = log.name

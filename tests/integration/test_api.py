@@ -325,8 +325,12 @@ def _botocore_presign(url, ctype, expires, secret=None, when=None):
     import botocore.auth
     import botocore.awsrequest
     import botocore.credentials
-    creds = botocore.credentials.Credentials(config_value("s3_access_key_id"),
-                                             secret or config_value("s3_secret_access_key"))
+    if STORAGE == "local":
+        creds = botocore.credentials.Credentials(config_value("local_signing_key_id"),
+                                                 secret or config_value("local_signing_secret"))
+    else:
+        creds = botocore.credentials.Credentials(config_value("s3_access_key_id"),
+                                                 secret or config_value("s3_secret_access_key"))
     req = botocore.awsrequest.AWSRequest(method="PUT", url=url, headers={"Content-Type": ctype})
     if when is not None:
         real = botocore.auth.datetime

@@ -35,9 +35,11 @@ int main(void)
     setenv("ADSMITH_WORKERS", "3", 1);
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
     CHECK(cfg_load(&c, path, err) == 0);
-    CHECK(c.workers == 3 && strcmp(c.s3_access_key_id, "AKIDENV") == 0);
+    /* AWS_ACCESS_KEY_ID is the credential chain's (awscreds), not a setting. */
+    CHECK(c.workers == 3 && strcmp(c.s3_access_key_id, "") == 0);
     cfg_free(&c);
     unsetenv("ADSMITH_WORKERS");
+    unsetenv("AWS_ACCESS_KEY_ID");
 
     write_file(path, "workers = 2\nbogus_key = 1\n");
     CHECK(cfg_load(&c, path, err) != 0);
@@ -120,7 +122,8 @@ int main(void)
     CHECK(cfg_load(&c, path, err) != 0 && strstr(err, "webhook_url") != NULL);
     cfg_free(&c);
     write_file(path, "webhook_allow_private = maybe\n");
-    CHECK(cfg_load(&c, path, err) != 0 && strstr(err, "yes|no") != NULL);
+    CHECK(cfg_load(&c, path, err) != 0 && strstr(err, "webhook_allow_private must be a boolean") != NULL &&
+          strstr(err, ":1:") != NULL);
     cfg_free(&c);
     /* Retention durations: the grammar, and a bad one named with its line. */
     {
@@ -161,6 +164,71 @@ int main(void)
         CHECK(cfg_load(&c, path, err) != 0 && strstr(err, "RETAIN_FINISHED_JOBS") != NULL);
         cfg_free(&c);
         unsetenv("ADSMITH_RETAIN_FINISHED_JOBS");
+    }
+
+    /* Booleans: what PostgreSQL accepts, nothing else. */
+    {
+        static const struct { const char *text; int ok, value; } cases[] = {
+            { "on", 1, 1 }, { "off", 1, 0 }, { "ON", 1, 1 }, { "Off", 1, 0 }, { "of", 1, 0 },
+            { "true", 1, 1 }, { "false", 1, 0 }, { "TRUE", 1, 1 }, { "t", 1, 1 }, { "tr", 1, 1 }, { "tru", 1, 1 },
+            { "f", 1, 0 }, { "fa", 1, 0 }, { "fals", 1, 0 }, { "FaLsE", 1, 0 },
+            { "yes", 1, 1 }, { "no", 1, 0 }, { "Y", 1, 1 }, { "ye", 1, 1 }, { "n", 1, 0 }, { "NO", 1, 0 },
+            { "1", 1, 1 }, { "0", 1, 0 },
+            { "o", 0, 0 }, { "", 0, 0 }, { "2", 0, 0 }, { "01", 0, 0 }, { "10", 0, 0 }, { "truee", 0, 0 },
+            { "yess", 0, 0 }, { "onn", 0, 0 }, { "offf", 0, 0 }, { "nope", 0, 0 }, { "enabled", 0, 0 },
+            { "-1", 0, 0 }, { "t rue", 0, 0 }, { "maybe", 0, 0 },
+        };
+        size_t i;
+        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            int v = -1, rc = cfg_parse_bool(cases[i].text, &v);
+            if (cases[i].ok != (rc == 0) || (rc == 0 && v != cases[i].value))
+                fprintf(stderr, "bool case %zu '%s': rc %d value %d\n", i, cases[i].text, rc, v);
+            CHECK(cases[i].ok == (rc == 0) && (rc != 0 || v == cases[i].value));
+        }
+    }
+    /* Every boolean setting, from the file and the environment: stored as
+     * yes/no; a bad one is an error naming the key. */
+    {
+        static const char *const bools[] = { "s3_path_style", "webhook_allow_private" };
+        size_t i;
+        for (i = 0; i < sizeof bools / sizeof bools[0]; i++) {
+            char text[128], var[64];
+            size_t j;
+            snprintf(text, sizeof text, "%s = On\n", bools[i]);
+            write_file(path, text);
+            CHECK(cfg_load(&c, path, err) == 0);
+            {
+                char dump[8192] = "", want[96];
+                FILE *f = fmemopen(dump, sizeof dump, "w");
+                cfg_dump(&c, f);
+                fclose(f);
+                snprintf(want, sizeof want, "\n%s = yes\n", bools[i]);
+                CHECK(strstr(dump, want) != NULL);
+            }
+            cfg_free(&c);
+            snprintf(text, sizeof text, "%s = nein\n", bools[i]);
+            write_file(path, text);
+            CHECK(cfg_load(&c, path, err) != 0 && strstr(err, bools[i]) != NULL && strstr(err, "boolean") != NULL);
+            cfg_free(&c);
+            snprintf(var, sizeof var, "ADSMITH_%s", bools[i]);
+            for (j = 8; var[j] != '\0'; j++)
+                var[j] = (char)(var[j] >= 'a' && var[j] <= 'z' ? var[j] - 32 : var[j]);
+            write_file(path, "");
+            setenv(var, "0", 1);
+            CHECK(cfg_load(&c, path, err) == 0);
+            cfg_free(&c);
+            setenv(var, "of", 1);
+            CHECK(cfg_load(&c, path, err) == 0);
+            cfg_free(&c);
+            setenv(var, "o", 1);
+            CHECK(cfg_load(&c, path, err) != 0 && strstr(err, var) != NULL && strstr(err, bools[i]) != NULL);
+            cfg_free(&c);
+            unsetenv(var);
+        }
+        write_file(path, "s3_path_style = TRUE\nwebhook_allow_private = f\n");
+        CHECK(cfg_load(&c, path, err) == 0 && strcmp(c.s3_path_style, "yes") == 0 &&
+              strcmp(c.webhook_allow_private, "no") == 0);
+        cfg_free(&c);
     }
     unlink(path);
     return unit_done("cfg");

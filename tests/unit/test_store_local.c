@@ -69,6 +69,41 @@ int main(void)
     free(url);
     store_close(s);
     cfg_free(&cfg);
+
+    /* The local store's own signing keys: used when set (the s3_* ones, AWS
+     * credentials for storage = s3, then sign nothing here), and required
+     * when neither is set. */
+    {
+        static const struct { const char *key_id, *secret, *s3_key, *s3_secret, *signer; } cases[] = {
+            { "adsmith-local", "own-secret", "AKIDLOCAL", "local-secret", "adsmith-local" },
+            { "adsmith-local", "own-secret", "", "", "adsmith-local" },
+            { "", "", "AKIDLOCAL", "local-secret", "AKIDLOCAL" },   /* older configurations */
+            { "", "", "", "", NULL },
+            { "", "own-secret", "", "", NULL },                    /* an empty key id */
+        };
+        size_t i;
+        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char want[80];
+            setenv("ADSMITH_LOCAL_SIGNING_KEY_ID", cases[i].key_id, 1);
+            setenv("ADSMITH_LOCAL_SIGNING_SECRET", cases[i].secret, 1);
+            setenv("ADSMITH_S3_ACCESS_KEY_ID", cases[i].s3_key, 1);
+            setenv("ADSMITH_S3_SECRET_ACCESS_KEY", cases[i].s3_secret, 1);
+            CHECK(cfg_load(&cfg, NULL, err) == 0);
+            s = store_open(&cfg, err);
+            CHECK((s != NULL) == (cases[i].signer != NULL));
+            if (s == NULL) {
+                CHECK(strstr(err, "local_signing") != NULL);
+                cfg_free(&cfg);
+                continue;
+            }
+            url = store_presign_put(s, "adsmith-uploads", "uploads/u/c.png", "image/png", 600, time(NULL), err);
+            snprintf(want, sizeof want, "X-Amz-Credential=%s%%2F", cases[i].signer);
+            CHECK(url != NULL && strstr(url, want) != NULL);
+            free(url);
+            store_close(s);
+            cfg_free(&cfg);
+        }
+    }
     {
         char cmd[200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
