@@ -41,6 +41,13 @@ static int cmp_double(const void *a, const void *b)
 /* Median and best of n wall times, CPU time's median. */
 struct timing { double wall[64], cpu[64]; int n; };
 
+/* Records one run begun at wall time w0, CPU time c0. */
+static void lap(struct timing *t, double w0, double c0)
+{
+    t->wall[t->n] = now_ms(CLOCK_MONOTONIC) - w0;
+    t->cpu[t->n++] = now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+}
+
 static void report(const char *what, struct timing *t)
 {
     qsort(t->wall, (size_t)t->n, sizeof(double), cmp_double);
@@ -77,8 +84,7 @@ static int compose_in(int runs, const char *lang)
             fprintf(stderr, "compose: %s\n", err);
             return 1;
         }
-        t.wall[t.n] = now_ms(CLOCK_MONOTONIC) - w0;
-        t.cpu[t.n++] = now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        lap(&t, w0, c0);
         free(png);
     }
     report(strcmp(lang, "ja") == 0 ? "the same, Japanese overlay (Noto Sans CJK)"
@@ -105,8 +111,7 @@ static int phase_cutout(int runs)
             fprintf(stderr, "cutout: %s\n", err);
             return 1;
         }
-        t.wall[t.n] = now_ms(CLOCK_MONOTONIC) - w0;
-        t.cpu[t.n++] = now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        lap(&t, w0, c0);
     }
     report("cut-out, 12 MP at full resolution", &t);
     printf("  threshold dE %.1f, border noise dE %.1f, foreground %.1f%%\n", st.threshold, st.border_noise,
@@ -135,8 +140,7 @@ static int phase_cutout_path(int runs)
             fprintf(stderr, "compose: %s\n", err);
             return 1;
         }
-        t.wall[t.n] = now_ms(CLOCK_MONOTONIC) - w0;
-        t.cpu[t.n++] = now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        lap(&t, w0, c0);
         free(png);
     }
     report("background_remove 1080x1080 from 12 MP", &t);
