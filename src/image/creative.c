@@ -158,16 +158,6 @@ static int has_alpha(const unsigned char *rgba, int w, int h)
     return clear * 7 > n / 20;
 }
 
-static void rounded(cairo_t *cr, double x, double y, double w, double h, double r)
-{
-    cairo_new_sub_path(cr);
-    cairo_arc(cr, x + w - r, y + r, r, -M_PI / 2, 0);
-    cairo_arc(cr, x + w - r, y + h - r, r, 0, M_PI / 2);
-    cairo_arc(cr, x + r, y + h - r, r, M_PI / 2, M_PI);
-    cairo_arc(cr, x + r, y + r, r, M_PI, 3 * M_PI / 2);
-    cairo_close_path(cr);
-}
-
 /* The product ready to place: its pixels with alpha, cropped to what is
  * visible, and whether the cut-out worked. */
 struct product {
@@ -318,7 +308,7 @@ static void draw_product(cairo_t *cr, const struct product *pr, double x, double
     cairo_scale(cr, scale, scale);
     if (!pr->cut) {
         double r = (pr->w < pr->h ? pr->w : pr->h) * 0.06;
-        rounded(cr, 0, 0, pr->w, pr->h, r);
+        render_rounded(cr, 0, 0, pr->w, pr->h, r);
         cairo_clip(cr);
     }
     cairo_set_source_surface(cr, pr->s, 0, 0);

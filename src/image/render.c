@@ -372,6 +372,18 @@ fail:
     return -1;
 }
 
+void render_rounded(cairo_t *cr, double x, double y, double w, double h, double r)
+{
+    r = r > h / 2 ? h / 2 : r;
+    r = r > w / 2 ? w / 2 : r;
+    cairo_new_sub_path(cr);
+    cairo_arc(cr, x + w - r, y + r, r, -M_PI / 2, 0);
+    cairo_arc(cr, x + w - r, y + h - r, r, 0, M_PI / 2);
+    cairo_arc(cr, x + r, y + h - r, r, M_PI / 2, M_PI);
+    cairo_arc(cr, x + r, y + r, r, M_PI, 3 * M_PI / 2);
+    cairo_close_path(cr);
+}
+
 void render_scene(cairo_t *cr, const char *prompt, const char *style, const unsigned int *colors, int ncolors,
                   int w, int h, int mode)
 {

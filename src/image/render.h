@@ -29,6 +29,10 @@ int render_png(const char *prompt, const char *style, const char *aspect_ratio,
 enum { RENDER_SHAPES = 1, RENDER_SOFT = 2 };
 void render_scene(cairo_t *cr, const char *prompt, const char *style, const unsigned int *colors, int ncolors,
                   int w, int h, int mode);
+/* Adds a rounded rectangle (corner radius r, at most half a side) to the
+ * path of cr: the plates, pills and crops of the creatives. */
+void render_rounded(cairo_t *cr, double x, double y, double w, double h, double r);
+
 /* Encodes an image surface as a PNG (malloc'd, caller-owned). 0 or -1. */
 int render_encode_png(cairo_surface_t *s, unsigned char **png, size_t *len, char *err);
 

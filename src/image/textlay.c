@@ -1,5 +1,6 @@
 #include "textlay.h"
 #include "creative.h"
+#include "render.h"
 #include "util.h"
 
 #include <math.h>
@@ -306,18 +307,6 @@ static double worst_contrast(cairo_surface_t *s, struct textlay_box b, unsigned 
     return worst;
 }
 
-static void rounded(cairo_t *cr, double x, double y, double w, double h, double r)
-{
-    r = r > h / 2 ? h / 2 : r;
-    r = r > w / 2 ? w / 2 : r;
-    cairo_new_sub_path(cr);
-    cairo_arc(cr, x + w - r, y + r, r, -M_PI / 2, 0);
-    cairo_arc(cr, x + w - r, y + h - r, r, 0, M_PI / 2);
-    cairo_arc(cr, x + r, y + h - r, r, M_PI / 2, M_PI);
-    cairo_arc(cr, x + r, y + r, r, M_PI, 3 * M_PI / 2);
-    cairo_close_path(cr);
-}
-
 static void set_hex(cairo_t *cr, unsigned int c, double a)
 {
     cairo_set_source_rgba(cr, ((c >> 16) & 255) / 255.0, ((c >> 8) & 255) / 255.0, (c & 255) / 255.0, a);
@@ -354,7 +343,7 @@ static void draw_headline(struct textlay *t, cairo_t *cr)
         a = a > 0.95 ? 0.95 : a;
         text = cl >= cd ? light : dark;
         t->rep.contrast = cl >= cd ? cl : cd;
-        rounded(cr, plate.x, plate.y, plate.w, plate.h, pad);
+        render_rounded(cr, plate.x, plate.y, plate.w, plate.h, pad);
         set_hex(cr, text == light ? 0x000000 : 0xFFFFFF, a);
         cairo_fill(cr);
         t->rep.plate = 1;
@@ -380,7 +369,7 @@ static void draw_cta(struct textlay *t, cairo_t *cr)
         return;
     union_box(&t->cta_ink, &t->cta_log, &u);
     padx = (t->pill_w - u.width) / 2;
-    rounded(cr, px, top, t->pill_w, t->pill_h, t->pill_h / 2);
+    render_rounded(cr, px, top, t->pill_w, t->pill_h, t->pill_h / 2);
     set_hex(cr, t->accent, 1.0);
     cairo_fill(cr);
     /* Black or white on any colour reaches at least 4.58. */

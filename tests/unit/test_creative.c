@@ -285,6 +285,26 @@ int main(void)
         spec.overlay = &ov;
     }
 
+    /* Tiny and extreme photos: still exactly the size, no cut-out tried
+     * below 16 px. */
+    {
+        static const int tiny[][2] = { { 1, 1 }, { 3, 200 }, { 640, 2 }, { 16, 16 } };
+        unsigned char *tp = malloc(640 * 200 * 4);
+        memset(tp, 0x80, 640 * 200 * 4);
+        spec.task = "background_replace";
+        spec.width = 1200;
+        spec.height = 628;
+        for (i = 0; i < sizeof tiny / sizeof tiny[0]; i++) {
+            CHECK(creative_compose(&spec, tp, tiny[i][0], tiny[i][1], &png, &len, err) == 0);
+            px = png_rgba(png, len, &w, &h, &alpha);
+            CHECK(px != NULL && w == 1200 && h == 628);
+            free(px);
+            free(png);
+        }
+        free(tp);
+        spec.width = spec.height = 1080;
+    }
+
     /* Bad input changes nothing and says why. */
     spec.task = "upscale";
     CHECK(creative_compose(&spec, photo, pw, ph, &png, &len, err) == -1 && strstr(err, "task") != NULL);
