@@ -281,6 +281,7 @@ static void job_spec(const struct jobq_job *job, struct creative_spec *spec, str
         ov->cta = job->cr.cta;
         ov->position = job->cr.position[0] ? job->cr.position : NULL;
         spec->overlay = ov;
+        spec->language = job->cr.language[0] ? job->cr.language : NULL;
     }
 }
 

@@ -39,11 +39,36 @@ static const struct av_field source_fields[] = {
     AV_END,
 };
 
-/* overlay: the text adsmith sets on the image (models render text badly). */
+/* A BCP 47 language tag as the markets use them ("ja", "pt-BR", "zh-Hant-TW"):
+ * a 2-3 letter language, then subtags of 2-8 letters or digits. */
+static int is_lang_tag(const char *s)
+{
+    size_t n = 0;
+
+    while (s[n] >= 'a' && s[n] <= 'z')
+        n++;
+    if (n < 2 || n > 3)
+        return 0;
+    s += n;
+    while (*s == '-') {
+        s++;
+        for (n = 0; (s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9'); n++)
+            ;
+        if (n < 2 || n > 8)
+            return 0;
+        s += n;
+    }
+    return *s == '\0';
+}
+
+/* overlay: the text adsmith sets on the image (models render text badly),
+ * shaped for its language (which font a Han character takes, say). */
 static const struct av_field overlay_fields[] = {
     { .name = "headline", .type = AV_STRING, .min = 1, .max = 80 },
     { .name = "cta", .type = AV_STRING, .min = 1, .max = 30 },
     { .name = "position", .type = AV_STRING, .max = 8, .allowed = positions, .def = "bottom" },
+    { .name = "language", .type = AV_STRING, .min = 2, .max = 35, .check = is_lang_tag,
+      .bad_msg = "overlay.language must be a BCP 47 language tag such as ja or pt-BR" },
     AV_END,
 };
 

@@ -726,6 +726,8 @@ static json_object *creative_requests(const struct synth_input *in, const char *
             json_object_object_add(ov, "headline", jstr(headline));
             json_object_object_add(ov, "cta", jstr(cta));
             json_object_object_add(ov, "position", jstr(fit->position));
+            if (lang[0] != '\0')
+                json_object_object_add(ov, "language", jstr(lang));
             json_object_object_add(body, "overlay", ov);
             json_object_object_add(r, "market", jstr(str_of(e, "market")));
             json_object_object_add(r, "platform", jstr(platforms[i]));

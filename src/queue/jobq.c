@@ -65,6 +65,7 @@ static int claim_creative(PGresult *r, int row, struct jobq_creative *cr)
     }
     cr->has_overlay = strcmp(PQgetvalue(r, row, 10), "t") == 0;
     snprintf(cr->position, sizeof cr->position, "%s", PQgetvalue(r, row, 13));
+    snprintf(cr->language, sizeof cr->language, "%s", PQgetvalue(r, row, 18));
     if (dup_col(r, row, 7, &cr->source_bucket) != 0 || dup_col(r, row, 8, &cr->source_key) != 0 ||
         dup_col(r, row, 11, &cr->headline) != 0 || dup_col(r, row, 12, &cr->cta) != 0)
         return -1;
@@ -91,7 +92,7 @@ int jobq_claim(struct db *db, const char *worker, long lease_secs, long max_atte
         "   (SELECT string_agg(c, ',') FROM jsonb_array_elements_text(coalesce(g.colors, '[]')) c),"
         "   g.overlay IS NOT NULL, g.overlay->>'headline', g.overlay->>'cta', g.overlay->>'position',"
         "   g.size_name, g.width, g.height,"
-        "   extract(epoch FROM t.at - due.due_at)::float8";
+        "   extract(epoch FROM t.at - due.due_at)::float8, g.overlay->>'language'";
     char maxs[16], leases[24], attempts[24];
     const char *vals[4] = { worker, maxs, leases, attempts };
     PGresult *r;

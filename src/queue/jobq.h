@@ -51,6 +51,7 @@ struct jobq_creative {
     int has_overlay;
     char *headline, *cta;        /* overlay texts, NULL when absent (owned) */
     char position[8];            /* top, bottom or center */
+    char language[36];           /* the overlay's BCP 47 tag, "" when not given */
 };
 
 struct jobq_job {

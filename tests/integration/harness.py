@@ -383,8 +383,9 @@ def check_creatives(c, s3_key, platforms=None):
         expect(b["style"] in ("natural", "vivid", "anime", "photographic") and b["task"] == "background_replace", b)
         expect(b["source"] == {"s3_key": s3_key}, (b["source"], s3_key))
         expect(len(b["sizes"]) == 1 and b["sizes"][0] in CREATIVE_SIZES, b["sizes"])
-        expect(set(b["overlay"]) == {"headline", "cta", "position"} and b["overlay"]["headline"] and b["overlay"]["cta"],
-               b["overlay"])
+        expect(set(b["overlay"]) == {"headline", "cta", "position", "language"} and b["overlay"]["headline"]
+               and b["overlay"]["cta"] and b["overlay"]["position"] in ("top", "bottom", "center")
+               and b["overlay"]["language"] == r["language"], b["overlay"])
         lang = r["language"].split("-")[0]
         if lang in ("ja", "de", "pt"):
             expect(reads_as(b["overlay"]["headline"] + " " + b["overlay"]["cta"], lang), (lang, b["overlay"]))

@@ -274,6 +274,8 @@ def every_new_field_is_validated_and_nothing_is_written():
         ({"overlay": {"headline": "h" * 81}}, "overlay.headline"),
         ({"overlay": {"cta": "c" * 31}}, "overlay.cta"),
         ({"overlay": {"headline": "Hello", "position": "left"}}, "overlay.position"),
+        ({"overlay": {"headline": "Hello", "language": "english"}}, "overlay.language"),
+        ({"overlay": {"headline": "Hello", "language": "pt-"}}, "overlay.language"),
         ({"sizes": []}, "sizes"),
         ({"sizes": "story"}, "sizes"),
         ({"sizes": ["billboard"]}, "sizes"),
