@@ -1,6 +1,10 @@
 #!/usr/bin/python3
 """Writes seed inputs for a fuzz target into a corpus directory.
 
+awscreds: a shared credentials file, a config file with profiles, STS's
+AssumeRoleWithWebIdentity reply and the container/instance endpoints' JSON,
+each behind the byte that picks its reader in fuzz_awscreds.
+
 sigv4: presigned PUT URLs as fuzz_sigv4 reads them (path, query and host on
 three lines), signed by botocore with the target's credentials (AKID /
 secret, us-east-1, s3) at the target's clock (1700000000), so the fuzzer
@@ -54,9 +58,35 @@ def sigv4_seeds():
     return out
 
 
+def awscreds_seeds():
+    sts = ('<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+           '<AssumeRoleWithWebIdentityResult><SubjectFromWebIdentityToken>system:sa</SubjectFromWebIdentityToken>'
+           '<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/r/s</Arn>'
+           '<AssumedRoleId>AROA:s</AssumedRoleId></AssumedRoleUser>'
+           '<Credentials><AccessKeyId>ASIAEXAMPLE</AccessKeyId><SecretAccessKey>wJalr/K7MDENG+bPxRfiCY</SecretAccessKey>'
+           '<SessionToken>FwoGZXIvYXdzEJr//token&amp;more</SessionToken><Expiration>2026-11-25T23:40:00Z</Expiration>'
+           '</Credentials></AssumeRoleWithWebIdentityResult>'
+           '<ResponseMetadata><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ResponseMetadata>'
+           '</AssumeRoleWithWebIdentityResponse>')
+    return {
+        "credentials": "\x00[default]\naws_access_key_id = AKIDEFAULT\naws_secret_access_key = s3cret\n\n"
+                       "[prod]\naws_access_key_id=AKIDPROD\naws_secret_access_key=prod/secret\n"
+                       "aws_session_token = tok\n; a comment\n# another\n",
+        "config": "\x01[default]\nregion = us-east-1\n[profile prod]\naws_access_key_id = AKIDPROD\n"
+                  "aws_secret_access_key = prod/secret\n",
+        "sts": "\x02" + sts,
+        "ecs": '\x03{"AccessKeyId": "ASIAECS", "SecretAccessKey": "sek", "Token": "tok",'
+               ' "Expiration": "2026-11-25T23:40:00Z", "RoleArn": "arn:aws:iam::1:role/task"}',
+        "imds": '\x03{"Code": "Success", "LastUpdated": "2026-11-25T23:00:00Z", "Type": "AWS-HMAC",'
+                ' "AccessKeyId": "ASIAIMDS", "SecretAccessKey": "sek", "Token": "tok",'
+                ' "Expiration": "2026-11-25T23:40:00.123+00:00"}',
+        "time": "\x042026-11-25T23:40:00.5Z",
+    }
+
+
 def main():
     target, directory = sys.argv[1], sys.argv[2]
-    seeds = {"sigv4": sigv4_seeds}.get(target)
+    seeds = {"sigv4": sigv4_seeds, "awscreds": awscreds_seeds}.get(target)
     if seeds is None:
         return
     os.makedirs(directory, exist_ok=True)
