@@ -237,6 +237,19 @@ static void run_builtin(struct gen *g, struct slot *s)
     free(png);
 }
 
+/* Sends an InvokeModel body (freed here) as the slot's call. */
+static void send_canvas(struct gen *g, struct slot *s, char *body, size_t len)
+{
+    char err[ADS_ERRSZ];
+
+    s->call = aws_call_new(&g->ep, g->invoke_path.data, NULL, "application/json", body, len, "Nova Canvas", err);
+    free(body);
+    if (s->call == NULL || launch(g, s, err) != 0) {
+        drop_call(g, s);
+        set_fail(g, s, err, 0);
+    }
+}
+
 static void start_bedrock(struct gen *g, struct slot *s)
 {
     char err[ADS_ERRSZ];
@@ -248,12 +261,7 @@ static void start_bedrock(struct gen *g, struct slot *s)
         set_fail(g, s, err, 1);
         return;
     }
-    s->call = aws_call_new(&g->ep, g->invoke_path.data, NULL, "application/json", body, len, "Nova Canvas", err);
-    free(body);
-    if (s->call == NULL || launch(g, s, err) != 0) {
-        drop_call(g, s);
-        set_fail(g, s, err, 0);
-    }
+    send_canvas(g, s, body, len);
 }
 
 /* Decoding grid of creatives: at least any size a job makes (4096 at most
@@ -420,12 +428,7 @@ static void start_canvas_task(struct gen *g, struct slot *s, const struct image 
         set_fail(g, s, err, 1);
         return;
     }
-    s->call = aws_call_new(&g->ep, g->invoke_path.data, NULL, "application/json", body, len, "Nova Canvas", err);
-    free(body);
-    if (s->call == NULL || launch(g, s, err) != 0) {
-        drop_call(g, s);
-        set_fail(g, s, err, 0);
-    }
+    send_canvas(g, s, body, len);
 }
 
 /* A creatives job: the source photo first, then the provider. */

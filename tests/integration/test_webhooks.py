@@ -16,7 +16,6 @@ import http.server
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,8 +23,8 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (PREFIX, RUNAS, VAR, config_value, ctl, expect, expect_error, get, lamp_brief,  # noqa: E402
-                     post, request, run, sql, test, wait_until)
+from harness import (PREFIX, RUNAS, VAR, config_value, ctl, expect, expect_error, free_port, get,  # noqa: E402
+                     lamp_brief, post, request, run, sql, test, wait_until)
 
 ALICE = os.environ["ADS_KEY_ALICE"]
 SECRET = config_value("webhook_secret")
@@ -85,14 +84,6 @@ class Receiver:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # ---------------------------------------------------------------- generators
