@@ -80,6 +80,9 @@ def main():
     print("  estimates:  reach %s, views %s, conversion %s (%s)" % (
         c["analytics"]["estimatedReach"], c["analytics"]["estimatedViews"], c["analytics"]["conversionRate"],
         "estimates, not measurements"))
+    for v in c.get("market_variants", [])[:3]:
+        if v.get("content_ideas"):
+            print("  %-11s %s" % (v["language"] + ":", v["content_ideas"][0]["caption"]))
     for w in res["warnings"]:
         print("  warning:    %s" % w)
 
@@ -96,6 +99,27 @@ def main():
     if j.get("status") != "completed":
         sys.exit("image job did not complete: %s" % j)
     print("image    %s" % j["s3_url"])
+
+    # A product creative as the plan asks for it: the photo on a new
+    # background at a platform's size, with the market's headline set on it.
+    reqs = [r for r in c["generated_assets"].get("creative_requests", []) if r["market"] == "Japan"]
+    if not reqs:
+        return
+    st, job = call("POST", base + "/api/assets", key, reqs[0]["body"])
+    if st != 200:
+        sys.exit("creative failed: %s %s" % (st, job))
+    deadline = time.time() + 60
+    while True:
+        st, j = call("GET", base + "/api/assets/" + job["request_id"], key)
+        if j.get("status") in ("completed", "failed") or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    if j.get("status") != "completed":
+        sys.exit("creative did not complete: %s" % j)
+    ov = reqs[0]["body"]["overlay"]
+    for o in j["outputs"]:
+        print("creative %s %dx%d \"%s\" / \"%s\": %s" % (o["size"], o["width"], o["height"], ov["headline"], ov["cta"],
+                                                        o["url"]))
 
 
 if __name__ == "__main__":
