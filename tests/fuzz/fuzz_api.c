@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const methods[] = { "GET", "POST", "PUT", "DELETE" };
-    static const char *const paths[] = { "/api/assets", "/api/assets/", "/api/campaign/tier-1",
+    static const char *const paths[] = { "/api/assets", "/api/campaigns", "/api/campaign/tier-1",
                                          "/api/upload/presigned-url", "/api/assets/x-1", "/api/upload/status/abc",
                                          "/api/health", "/objects/adsmith-uploads/uploads/u/a.png" };
     struct api_request req;
