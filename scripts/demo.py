@@ -39,6 +39,19 @@ def parse_body(raw):
                 "error": msg.group(1) if msg else text[:200]}
 
 
+def wait_job(base, key, request_id, what):
+    """Polls an image job (or a set of them) until it ends; exits unless completed."""
+    deadline = time.time() + 60
+    while True:
+        st, j = call("GET", base + "/api/assets/" + request_id, key)
+        if j.get("status") in ("completed", "failed") or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    if j.get("status") != "completed":
+        sys.exit("%s did not complete: %s" % (what, j))
+    return j
+
+
 def main():
     base, key, photo = sys.argv[1], sys.argv[2], sys.argv[3]
     st, up = call("POST", base + "/api/upload/presigned-url", key,
@@ -90,14 +103,7 @@ def main():
     st, job = call("POST", base + "/api/assets", key, {"prompt": prompt, "style": "photographic", "aspect_ratio": "4:3"})
     if st != 200:
         sys.exit("image job failed: %s %s" % (st, job))
-    deadline = time.time() + 60
-    while True:
-        st, j = call("GET", base + "/api/assets/" + job["request_id"], key)
-        if j.get("status") in ("completed", "failed") or time.time() > deadline:
-            break
-        time.sleep(0.3)
-    if j.get("status") != "completed":
-        sys.exit("image job did not complete: %s" % j)
+    j = wait_job(base, key, job["request_id"], "image job")
     print("image    %s" % j["s3_url"])
 
     # A product creative as the plan asks for it: the photo on a new
@@ -108,14 +114,7 @@ def main():
     st, job = call("POST", base + "/api/assets", key, reqs[0]["body"])
     if st != 200:
         sys.exit("creative failed: %s %s" % (st, job))
-    deadline = time.time() + 60
-    while True:
-        st, j = call("GET", base + "/api/assets/" + job["request_id"], key)
-        if j.get("status") in ("completed", "failed") or time.time() > deadline:
-            break
-        time.sleep(0.3)
-    if j.get("status") != "completed":
-        sys.exit("creative did not complete: %s" % j)
+    j = wait_job(base, key, job["request_id"], "creative")
     ov = reqs[0]["body"]["overlay"]
     for o in j["outputs"]:
         print("creative %s %dx%d \"%s\" / \"%s\": %s" % (o["size"], o["width"], o["height"], ov["headline"], ov["cta"],
